@@ -1,0 +1,253 @@
+//! Experiment configs: TOML files deserialized with unknown keys rejected, then
+//! validated into typed specs. Every error names the file and the field.
+//! Paths inside a config are relative to the config file.
+
+use crate::error::{Error, Result};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// A value given once for all layers or as one value per layer.
+#[derive(Debug, Clone)]
+pub enum OneOrMany<T> {
+    One(T),
+    Many(Vec<T>),
+}
+
+impl<T: Clone> OneOrMany<T> {
+    /// Expands to `n` values; `None` when a list has the wrong length.
+    pub fn expand(&self, n: usize) -> Option<Vec<T>> {
+        match self {
+            OneOrMany::One(v) => Some(vec![v.clone(); n]),
+            OneOrMany::Many(v) if v.len() == n => Some(v.clone()),
+            OneOrMany::Many(_) => None,
+        }
+    }
+}
+
+impl<'de, T: serde::de::DeserializeOwned> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        use serde::de::Error as _;
+        let v = toml::Value::deserialize(d)?;
+        let what = std::any::type_name::<T>()
+            .rsplit("::")
+            .next()
+            .unwrap_or("value");
+        match v {
+            toml::Value::Array(a) => toml::Value::Array(a)
+                .try_into()
+                .map(OneOrMany::Many)
+                .map_err(|_| D::Error::custom(format!("expected an array of {what} values"))),
+            other => other.try_into().map(OneOrMany::One).map_err(|_| {
+                D::Error::custom(format!(
+                    "expected a {what} or an array of them, one per layer"
+                ))
+            }),
+        }
+    }
+}
+
+/// A vector given inline or as a CSV file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum VectorSource {
+    Inline(Vec<f64>),
+    File(String),
+}
+
+/// The whole config file.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// Run name (output goes to runs/<name>/ by default).
+    pub name: String,
+    /// "perceptron", "learning" or "landscape".
+    pub kind: String,
+    /// Master seed; every random stream of the run derives from it.
+    #[serde(default)]
+    pub seed: u64,
+    /// Free text shown in the summary.
+    pub description: Option<String>,
+    pub network: RawNetwork,
+    pub input: Option<RawInput>,
+    pub initial: Option<RawInitial>,
+    pub solver: Option<RawSolver>,
+}
+
+/// `[network]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawNetwork {
+    /// Layer sizes n_0 (input), n_1, ..., n_K.
+    pub layers: Vec<usize>,
+    /// "linear", "logistic", "tanh", "amplified", or one per layer 1..K.
+    #[serde(default = "default_activation")]
+    pub activation: OneOrMany<String>,
+    /// Gain beta of tanh units.
+    pub beta: Option<f64>,
+    /// Gains a_1 > ... > a_n > 0 of amplified units (one per unit).
+    pub gains: Option<Vec<f64>>,
+    /// Time constant(s) tau > 0, one for all layers or one per layer.
+    #[serde(default = "default_tau")]
+    pub tau: OneOrMany<f64>,
+    /// Weight files W_1..W_K (n_k rows, n_{k-1} columns, no header).
+    pub weights: Option<Vec<String>>,
+    /// Random weights instead of files.
+    pub init: Option<RawWeightInit>,
+    /// Clamp the top layer to this label (supervised mode).
+    pub label: Option<VectorSource>,
+}
+
+fn default_activation() -> OneOrMany<String> {
+    OneOrMany::One("linear".into())
+}
+fn default_tau() -> OneOrMany<f64> {
+    OneOrMany::One(1.0)
+}
+
+/// `init = { scale = s }`: entries of W_k i.i.d. normal with standard deviation
+/// s / sqrt(n_{k-1}).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawWeightInit {
+    pub scale: f64,
+}
+
+/// `[input]`: the clamped input x.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInput {
+    /// Inline values or a CSV file (one row or one column).
+    pub x: Option<VectorSource>,
+    /// Random input: entries i.i.d. normal with this standard deviation.
+    pub scale: Option<f64>,
+}
+
+/// `[initial]`: the initial neuron state.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInitial {
+    /// "random" (uniform over the activation's range, (-1, 1) for linear units),
+    /// "zero", "feedforward", inline values or a CSV file.
+    pub z: VectorSource,
+}
+
+/// `[solver]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSolver {
+    /// "dopri5", "dop853", "rk4" or "fixed-point".
+    #[serde(default = "default_method")]
+    pub method: String,
+    pub rtol: Option<f64>,
+    pub atol: Option<f64>,
+    pub t_end: f64,
+    pub output_dt: Option<f64>,
+    /// RK4 step.
+    pub step: Option<f64>,
+    pub max_steps: Option<u32>,
+    /// Stop once ||dz/dt|| falls below this.
+    pub steady_tol: Option<f64>,
+    /// |state| beyond this counts as divergence.
+    pub divergence_bound: Option<f64>,
+}
+
+fn default_method() -> String {
+    "dopri5".into()
+}
+
+/// A parsed config with its location.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub raw: RawConfig,
+    /// The config as a generic table, echoed into the summary.
+    pub table: toml::Table,
+    /// The config file.
+    pub file: PathBuf,
+}
+
+impl Config {
+    /// Reads and parses a config file (unknown keys and wrong types are errors).
+    pub fn load(file: &Path) -> Result<Config> {
+        let shown = file.display().to_string();
+        if file.is_dir() {
+            return Err(Error::config(
+                shown,
+                "(file)",
+                "is a directory; give a .toml config file",
+            ));
+        }
+        let text = std::fs::read_to_string(file).map_err(|e| {
+            Error::config(
+                &shown,
+                "(file)",
+                format!("cannot read ({e}); check the path"),
+            )
+        })?;
+        Self::parse(&text, file)
+    }
+
+    /// Parses config text that lives at `file` (for relative paths and messages).
+    pub fn parse(text: &str, file: &Path) -> Result<Config> {
+        let shown = file.display().to_string();
+        let raw: RawConfig = toml::from_str(text).map_err(|e| toml_error(&shown, text, &e))?;
+        let table: toml::Table = toml::from_str(text).map_err(|e| toml_error(&shown, text, &e))?;
+        Ok(Config {
+            raw,
+            table,
+            file: file.to_path_buf(),
+        })
+    }
+
+    /// Resolves a path written in the config relative to the config's directory.
+    pub fn path(&self, p: &str) -> PathBuf {
+        let p = Path::new(p);
+        if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            self.file.parent().unwrap_or(Path::new(".")).join(p)
+        }
+    }
+
+    /// A config error for `field` in this file.
+    pub fn err(&self, field: &str, message: impl Into<String>) -> Error {
+        Error::config(self.file.display().to_string(), field, message)
+    }
+}
+
+/// One line from a toml error: the file, the line and its text, the message.
+fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> Error {
+    let message = e.message().trim().replace('\n', " ");
+    let Some(span) = e.span() else {
+        return Error::config(file, "(syntax)", message);
+    };
+    let line_no = text[..span.start.min(text.len())].matches('\n').count() + 1;
+    let line = text.lines().nth(line_no - 1).unwrap_or("").trim();
+    let key = line
+        .split_once('=')
+        .map(|(k, _)| k.trim())
+        .filter(|k| !k.is_empty() && !k.starts_with('['))
+        .unwrap_or(line);
+    Error::config(
+        file,
+        key,
+        format!("line {line_no} (`{line}`): {message}; see the config reference in README.md"),
+    )
+}
+
+/// Checks that a number is finite and positive.
+pub fn positive(cfg: &Config, field: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        Err(cfg.err(field, format!("must be a finite number > 0 (got {v})")))
+    }
+}
+
+/// Checks that a number is finite and >= 0.
+pub fn non_negative(cfg: &Config, field: &str, v: f64) -> Result<f64> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        Err(cfg.err(field, format!("must be a finite number >= 0 (got {v})")))
+    }
+}

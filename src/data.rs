@@ -1,0 +1,117 @@
+//! Reading numeric CSV files (no header, comma separated) and seeded random numbers.
+
+use crate::error::{Error, Result};
+use nalgebra::{DMatrix, DVector};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use std::path::Path;
+
+/// Reads a matrix: one row per line, values separated by commas, no header.
+/// Every row must have the same length and every value must be a finite number.
+pub fn read_matrix(path: &Path) -> Result<DMatrix<f64>> {
+    if path.is_dir() {
+        return Err(Error::data(path, "is a directory; give a CSV file"));
+    }
+    let text = std::fs::read(path).map_err(|e| {
+        Error::data(
+            path,
+            format!("cannot read ({e}); check the path (relative to the config file)"),
+        )
+    })?;
+    let text = String::from_utf8(text)
+        .map_err(|_| Error::data(path, "is not UTF-8 text; give a plain CSV file"))?;
+    let mut rows: Vec<Vec<f64>> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let mut row = Vec::new();
+        for (j, cell) in line.split(',').enumerate() {
+            let cell = cell.trim();
+            let v: f64 = cell.parse().map_err(|_| {
+                Error::data(
+                    path,
+                    format!("line {}, column {}: {cell:?} is not a number", i + 1, j + 1),
+                )
+            })?;
+            if !v.is_finite() {
+                return Err(Error::data(
+                    path,
+                    format!(
+                        "line {}, column {}: {cell} is not finite; give finite values",
+                        i + 1,
+                        j + 1
+                    ),
+                ));
+            }
+            row.push(v);
+        }
+        if let Some(first) = rows.first()
+            && first.len() != row.len()
+        {
+            return Err(Error::data(
+                path,
+                format!(
+                    "line {} has {} values but the first row has {}; make all rows the same length",
+                    i + 1,
+                    row.len(),
+                    first.len()
+                ),
+            ));
+        }
+        rows.push(row);
+    }
+    if rows.is_empty() {
+        return Err(Error::data(
+            path,
+            "is empty; give at least one row of numbers",
+        ));
+    }
+    let (r, c) = (rows.len(), rows[0].len());
+    Ok(DMatrix::from_row_iterator(r, c, rows.into_iter().flatten()))
+}
+
+/// Reads a vector of n values written as one row or one column.
+pub fn read_vector(path: &Path, n: usize) -> Result<DVector<f64>> {
+    let m = read_matrix(path)?;
+    if m.nrows() != 1 && m.ncols() != 1 || m.len() != n {
+        return Err(Error::data(
+            path,
+            format!(
+                "is {} x {} but must hold {n} values in one row or one column",
+                m.nrows(),
+                m.ncols()
+            ),
+        ));
+    }
+    Ok(DVector::from_iterator(n, m.iter().copied()))
+}
+
+/// Writes a matrix as CSV (no header) in the format [`read_matrix`] reads.
+pub fn write_matrix(path: &Path, m: &DMatrix<f64>) -> Result<()> {
+    let mut text = String::new();
+    for i in 0..m.nrows() {
+        let row: Vec<String> = m.row(i).iter().map(|v| format!("{v}")).collect();
+        text.push_str(&row.join(","));
+        text.push('\n');
+    }
+    crate::output::write_atomic(path, text.as_bytes())
+}
+
+/// A reproducible generator for stream `stream` of a run with seed `seed`: each
+/// purpose (weights, input, initial state, ...) gets its own independent stream, so
+/// adding draws to one does not change the others.
+pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
+    let mut r = ChaCha8Rng::seed_from_u64(seed);
+    r.set_stream(stream);
+    r
+}
+
+/// Standard normal deviates from `rng` (Box-Muller, stable across crate versions).
+pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
+    use rand::Rng;
+    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
+    let u2: f64 = rng.random();
+    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+}

@@ -1,0 +1,419 @@
+//! Experiments: a config is turned into a typed spec, run with the solver driver and
+//! observers, and written to a run directory (`trajectory.csv`, `summary.json`,
+//! plots). The run lifecycle is shared: `summary.json` says `running` from the
+//! start and is rewritten with the final status (`finished`, `diverged`,
+//! `solver-failed`, `interrupted`) when the run ends.
+
+pub mod perceptron;
+
+use crate::activation::Activation;
+use crate::config::{Config, positive};
+use crate::data;
+use crate::error::{Error, Result};
+use crate::network::{Network, Top};
+use crate::output::RunDir;
+use crate::solver::{Method, SolverOptions};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use nalgebra::{DMatrix, DVector};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+use std::time::Instant;
+
+/// Random streams of a run (see [`data::rng`]).
+pub mod stream {
+    pub const WEIGHTS: u64 = 1;
+    pub const INPUT: u64 = 2;
+    pub const INITIAL: u64 = 3;
+    pub const DATA: u64 = 4;
+    pub const SAMPLES: u64 = 5;
+}
+
+/// How to run an experiment.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Output directory (default `runs/<name>`).
+    pub out: Option<PathBuf>,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Raised by a signal handler to stop the run cleanly.
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+/// What a finished run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    pub dir: PathBuf,
+    pub summary: Value,
+}
+
+/// Loads a config file and runs it.
+pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunReport> {
+    let cfg = Config::load(path)?;
+    run(&cfg, opts)
+}
+
+/// Runs a parsed config.
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
+    match cfg.raw.kind.as_str() {
+        "perceptron" => perceptron::run(cfg, opts),
+        other => Err(cfg.err(
+            "kind",
+            format!("unknown kind {other:?}; use \"perceptron\", \"learning\" or \"landscape\""),
+        )),
+    }
+}
+
+/// A run in progress: its directory and summary, rewritten on every status change.
+pub struct Run {
+    dir: RunDir,
+    summary: serde_json::Map<String, Value>,
+    started: Instant,
+}
+
+impl Run {
+    /// Creates the output directory and writes a `running` summary.
+    pub fn start(cfg: &Config, opts: &RunOptions) -> Result<Run> {
+        let path = opts
+            .out
+            .clone()
+            .unwrap_or_else(|| Path::new("runs").join(&cfg.raw.name));
+        let dir = RunDir::create(&path)?;
+        let mut summary = serde_json::Map::new();
+        summary.insert("name".into(), json!(cfg.raw.name));
+        summary.insert("kind".into(), json!(cfg.raw.kind));
+        summary.insert("status".into(), json!("running"));
+        summary.insert("config_file".into(), json!(cfg.file.display().to_string()));
+        summary.insert(
+            "config".into(),
+            serde_json::to_value(&cfg.table).unwrap_or(Value::Null),
+        );
+        summary.insert("seed".into(), json!(cfg.raw.seed));
+        let run = Run {
+            dir,
+            summary,
+            started: Instant::now(),
+        };
+        run.dir.write_summary(&Value::Object(run.summary.clone()))?;
+        Ok(run)
+    }
+
+    /// The run directory.
+    pub fn dir(&self) -> &RunDir {
+        &self.dir
+    }
+
+    /// Sets a summary field.
+    pub fn set(&mut self, key: &str, value: Value) {
+        self.summary.insert(key.into(), value);
+    }
+
+    /// Writes the final summary with the status of `outcome` and returns the
+    /// report, or the run's error.
+    pub fn finish(mut self, outcome: Result<()>) -> Result<RunReport> {
+        let secs = self.started.elapsed().as_secs_f64();
+        self.set("wall_time_s", json!(secs));
+        match &outcome {
+            Ok(()) => self.set("status", json!("finished")),
+            Err(e) => {
+                self.set("status", json!(e.status()));
+                self.set("error", json!(e.to_string()));
+                if let Error::Diverged { time, .. }
+                | Error::SolverFailed { time, .. }
+                | Error::Interrupted { time } = e
+                {
+                    self.set("t_reached", json!(time));
+                }
+            }
+        }
+        let summary = Value::Object(self.summary);
+        self.dir.write_summary(&summary)?;
+        outcome.map(|()| RunReport {
+            dir: self.dir.path().to_path_buf(),
+            summary,
+        })
+    }
+}
+
+/// A progress bar over [0, t_end] on stderr, hidden when quiet or not a terminal.
+pub fn progress(opts: &RunOptions) -> ProgressBar {
+    use std::io::IsTerminal;
+    let bar = ProgressBar::new(1000);
+    if opts.quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40} t = {msg} [{elapsed_precise} < {eta}]")
+                .expect("valid template"),
+        );
+    }
+    bar
+}
+
+/// Moves a [`progress`] bar to time t of [0, t_end].
+pub fn tick(bar: &ProgressBar, t: f64, t_end: f64) {
+    bar.set_position((1000.0 * t / t_end).round() as u64);
+    bar.set_message(format!("{t:.4}"));
+}
+
+/// Builds the network of `[network]`: sizes, activations, tau, weights (files or
+/// seeded random), and the clamped label if any.
+pub fn network_from(cfg: &Config) -> Result<Network> {
+    let n = &cfg.raw.network;
+    if n.layers.len() < 2 {
+        return Err(cfg.err(
+            "network.layers",
+            "needs at least two sizes [n_0, n_1, ...] (input and one layer)",
+        ));
+    }
+    if let Some(i) = n.layers.iter().position(|&s| s == 0) {
+        return Err(cfg.err(
+            "network.layers",
+            format!("layer {i} has size 0; every layer needs at least one unit"),
+        ));
+    }
+    let k = n.layers.len() - 1;
+    let names = n.activation.expand(k).ok_or_else(|| {
+        cfg.err(
+            "network.activation",
+            format!("give one activation or one per layer ({k})"),
+        )
+    })?;
+    let mut activations = Vec::with_capacity(k);
+    for (i, name) in names.iter().enumerate() {
+        activations.push(activation_from(cfg, name, n.layers[i + 1])?);
+    }
+    if n.beta.is_some() && !names.iter().any(|a| a == "tanh") {
+        return Err(cfg.err("network.beta", "is only used by tanh units; remove it"));
+    }
+    if n.gains.is_some() && !names.iter().any(|a| a == "amplified") {
+        return Err(cfg.err(
+            "network.gains",
+            "is only used by amplified units; remove it",
+        ));
+    }
+    let tau = n.tau.expand(k).ok_or_else(|| {
+        cfg.err(
+            "network.tau",
+            format!("give one tau or one per layer ({k})"),
+        )
+    })?;
+    for t in &tau {
+        positive(cfg, "network.tau", *t)?;
+    }
+    let weights = match (&n.weights, &n.init) {
+        (Some(_), Some(_)) => {
+            return Err(cfg.err(
+                "network.init",
+                "give either weights (files) or init, not both",
+            ));
+        }
+        (Some(files), None) => weights_from_files(cfg, "network.weights", files, &n.layers)?,
+        (None, Some(init)) => {
+            let scale = positive(cfg, "network.init.scale", init.scale)?;
+            random_weights(&n.layers, scale, cfg.raw.seed)
+        }
+        (None, None) => {
+            return Err(cfg.err(
+                "network.weights",
+                "missing; give weight files or init = { scale = ... }",
+            ));
+        }
+    };
+    let top = match &n.label {
+        None => Top::Free,
+        Some(src) => {
+            if k < 2 {
+                return Err(cfg.err(
+                    "network.label",
+                    "a clamped top layer needs at least two layers above the input",
+                ));
+            }
+            Top::Clamped(vector_from(cfg, "network.label", src, n.layers[k])?)
+        }
+    };
+    Network::new(n.layers.clone(), weights, activations, tau, top)
+        .map_err(|e| cfg.err("network", e.to_string()))
+}
+
+/// One activation by name with the `[network]` parameters it needs.
+fn activation_from(cfg: &Config, name: &str, units: usize) -> Result<Activation> {
+    let n = &cfg.raw.network;
+    Ok(match name {
+        "linear" => Activation::Linear,
+        "logistic" => Activation::Logistic,
+        "tanh" => Activation::Tanh {
+            beta: positive(cfg, "network.beta", n.beta.unwrap_or(1.0))?,
+        },
+        "amplified" => {
+            let gains = n.gains.clone().ok_or_else(|| {
+                cfg.err(
+                    "network.gains",
+                    "amplified units need gains = [a_1, ..., a_n]",
+                )
+            })?;
+            Activation::Amplified {
+                gains: check_gains(cfg, "network.gains", gains, units)?,
+            }
+        }
+        other => {
+            return Err(cfg.err(
+                "network.activation",
+                format!("unknown activation {other:?}; use linear, logistic, tanh or amplified"),
+            ));
+        }
+    })
+}
+
+/// Gains a_1 > a_2 > ... > a_n > 0, one per unit.
+pub fn check_gains(cfg: &Config, field: &str, gains: Vec<f64>, units: usize) -> Result<Vec<f64>> {
+    if gains.len() != units {
+        return Err(cfg.err(
+            field,
+            format!(
+                "has {} gains but the layer has {units} units; give one per unit",
+                gains.len()
+            ),
+        ));
+    }
+    let ok =
+        gains.iter().all(|g| g.is_finite() && *g > 0.0) && gains.windows(2).all(|w| w[0] > w[1]);
+    if !ok {
+        return Err(cfg.err(
+            field,
+            "gains must be positive and strictly decreasing (a_1 > a_2 > ... > 0)",
+        ));
+    }
+    Ok(gains)
+}
+
+/// Reads weight files W_1.. and checks each is n_k x n_{k-1}.
+pub fn weights_from_files(
+    cfg: &Config,
+    field: &str,
+    files: &[String],
+    layers: &[usize],
+) -> Result<Vec<DMatrix<f64>>> {
+    let k = layers.len() - 1;
+    if files.len() != k {
+        return Err(cfg.err(
+            field,
+            format!(
+                "lists {} files but the net has {k} weight matrices",
+                files.len()
+            ),
+        ));
+    }
+    let mut ws = Vec::with_capacity(k);
+    for (i, f) in files.iter().enumerate() {
+        let path = cfg.path(f);
+        let w = data::read_matrix(&path)?;
+        if w.shape() != (layers[i + 1], layers[i]) {
+            return Err(Error::data(
+                path,
+                format!(
+                    "W{} is {} x {} but must be {} x {} (n_{} rows, n_{} columns)",
+                    i + 1,
+                    w.nrows(),
+                    w.ncols(),
+                    layers[i + 1],
+                    layers[i],
+                    i + 1,
+                    i
+                ),
+            ));
+        }
+        ws.push(w);
+    }
+    Ok(ws)
+}
+
+/// W_k entries i.i.d. N(0, scale^2 / n_{k-1}) from the run's weight stream.
+pub fn random_weights(layers: &[usize], scale: f64, seed: u64) -> Vec<DMatrix<f64>> {
+    let mut rng = data::rng(seed, stream::WEIGHTS);
+    layers
+        .windows(2)
+        .map(|w| {
+            let sd = scale / (w[0] as f64).sqrt();
+            DMatrix::from_fn(w[1], w[0], |_, _| sd * data::normal(&mut rng))
+        })
+        .collect()
+}
+
+/// A vector of n values given inline or as a CSV file.
+pub fn vector_from(
+    cfg: &Config,
+    field: &str,
+    src: &crate::config::VectorSource,
+    n: usize,
+) -> Result<DVector<f64>> {
+    use crate::config::VectorSource;
+    match src {
+        VectorSource::Inline(v) => {
+            if v.len() != n {
+                return Err(cfg.err(field, format!("has {} values but needs {n}", v.len())));
+            }
+            if v.iter().any(|x| !x.is_finite()) {
+                return Err(cfg.err(field, "contains NaN or inf; give finite values"));
+            }
+            Ok(DVector::from_column_slice(v))
+        }
+        VectorSource::File(f) => data::read_vector(&cfg.path(f), n),
+    }
+}
+
+/// Solver options from `[solver]`, validated.
+pub fn solver_from(cfg: &Config) -> Result<SolverOptions> {
+    let s = cfg
+        .raw
+        .solver
+        .as_ref()
+        .ok_or_else(|| cfg.err("solver", "missing [solver] section; give at least t_end"))?;
+    let method = Method::from_name(&s.method).ok_or_else(|| {
+        cfg.err(
+            "solver.method",
+            format!(
+                "unknown method {:?}; use dopri5, dop853, rk4 or fixed-point",
+                s.method
+            ),
+        )
+    })?;
+    let t_end = positive(cfg, "solver.t_end", s.t_end)?;
+    let mut o = SolverOptions::new(method, t_end);
+    if let Some(v) = s.rtol {
+        o.rtol = positive(cfg, "solver.rtol", v)?;
+    }
+    if let Some(v) = s.atol {
+        o.atol = positive(cfg, "solver.atol", v)?;
+    }
+    o.output_dt = positive(
+        cfg,
+        "solver.output_dt",
+        s.output_dt.unwrap_or(t_end / 200.0),
+    )?;
+    if o.output_dt > t_end {
+        return Err(cfg.err("solver.output_dt", format!("must be <= t_end = {t_end}")));
+    }
+    o.step = positive(cfg, "solver.step", s.step.unwrap_or(o.output_dt / 10.0))?;
+    if let Some(v) = s.max_steps {
+        if v == 0 {
+            return Err(cfg.err("solver.max_steps", "must be >= 1"));
+        }
+        o.max_steps = v;
+    }
+    if let Some(v) = s.steady_tol {
+        o.steady_tol = crate::config::non_negative(cfg, "solver.steady_tol", v)?;
+    }
+    if let Some(v) = s.divergence_bound {
+        o.divergence_bound = positive(cfg, "solver.divergence_bound", v)?;
+    }
+    if method == Method::FixedPoint {
+        for (field, v) in [("solver.t_end", t_end), ("solver.output_dt", o.output_dt)] {
+            if v.fract() != 0.0 {
+                return Err(cfg.err(field, "counts sweeps for fixed-point; give a whole number"));
+            }
+        }
+    }
+    Ok(o)
+}

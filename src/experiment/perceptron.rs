@@ -1,0 +1,282 @@
+//! `kind = "perceptron"`: the neuron dynamics of a fixed net with the input clamped,
+//! recording the Lyapunov energy E and the slides' printed J_net (Theorem 1).
+
+use super::{
+    Run, RunOptions, RunReport, network_from, progress, solver_from, stream, tick, vector_from,
+};
+use crate::config::{Config, VectorSource};
+use crate::data;
+use crate::error::Result;
+use crate::neurons::NeuronDynamics;
+use crate::output::{CsvStream, Decimator};
+use crate::plot::{Figure, Series};
+use crate::solver::{self, OdeSystem, SolverOptions, StopReason};
+use nalgebra::DVector;
+use rand::Rng;
+use serde_json::json;
+
+/// At most this many units get their own `z{k}_{j}` columns.
+pub const MAX_UNIT_COLUMNS: usize = 64;
+
+/// A perceptron-phase experiment ready to run.
+#[derive(Debug)]
+pub struct PerceptronSpec {
+    pub dynamics: NeuronDynamics,
+    pub z0: Vec<f64>,
+    pub solver: SolverOptions,
+}
+
+impl PerceptronSpec {
+    /// Builds the spec from a config (reads every file it names).
+    pub fn from_config(cfg: &Config) -> Result<PerceptronSpec> {
+        let net = network_from(cfg)?;
+        let n0 = net.sizes()[0];
+        let input = cfg.raw.input.as_ref().ok_or_else(|| {
+            cfg.err(
+                "input",
+                "missing [input]; give x = [...] or a CSV file, or scale",
+            )
+        })?;
+        let x = match (&input.x, input.scale) {
+            (Some(src), None) => vector_from(cfg, "input.x", src, n0)?,
+            (None, Some(scale)) => {
+                let scale = crate::config::positive(cfg, "input.scale", scale)?;
+                let mut rng = data::rng(cfg.raw.seed, stream::INPUT);
+                DVector::from_fn(n0, |_, _| scale * data::normal(&mut rng))
+            }
+            _ => {
+                return Err(cfg.err(
+                    "input",
+                    "give exactly one of x (values or file) or scale (random)",
+                ));
+            }
+        };
+        let solver = solver_from(cfg)?;
+        let dynamics = NeuronDynamics::new(net, x);
+        let z0 = initial_state(cfg, &dynamics)?;
+        Ok(PerceptronSpec {
+            dynamics,
+            z0,
+            solver,
+        })
+    }
+}
+
+/// The initial state of `[initial] z` (default "random").
+fn initial_state(cfg: &Config, dyn_: &NeuronDynamics) -> Result<Vec<f64>> {
+    let n = dyn_.dim();
+    let src = cfg
+        .raw
+        .initial
+        .as_ref()
+        .map(|i| i.z.clone())
+        .unwrap_or(VectorSource::File("random".into()));
+    let net = dyn_.network();
+    let z = match &src {
+        VectorSource::File(s) if s == "zero" => vec![0.0; n],
+        VectorSource::File(s) if s == "feedforward" => dyn_.feedforward(),
+        VectorSource::File(s) if s == "random" => {
+            let mut rng = data::rng(cfg.raw.seed, stream::INITIAL);
+            let mut z = vec![0.0; n];
+            for k in net.free_layers() {
+                let (lo, hi) = match net.activation(k).range() {
+                    (lo, hi) if lo.is_finite() => (lo, hi),
+                    _ => (-1.0, 1.0),
+                };
+                for j in 0..net.sizes()[k] {
+                    z[net.offset(k) + j] = lo + (hi - lo) * rng.random::<f64>();
+                }
+            }
+            z
+        }
+        other => vector_from(cfg, "initial.z", other, n)?.as_slice().to_vec(),
+    };
+    for k in net.free_layers() {
+        let (lo, hi) = net.activation(k).range();
+        for j in 0..net.sizes()[k] {
+            let v = z[net.offset(k) + j];
+            if !(lo..=hi).contains(&v) {
+                return Err(cfg.err(
+                    "initial.z",
+                    format!(
+                        "z{k}_{} = {v} is outside the range [{lo}, {hi}] of layer {k}'s activation",
+                        j + 1
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(z)
+}
+
+/// Largest increase between consecutive values and whether it stays within `tol`.
+#[derive(Debug, Clone, Copy)]
+struct Monotonicity {
+    last: f64,
+    max_increase: f64,
+    increases: u64,
+}
+
+impl Monotonicity {
+    fn new() -> Self {
+        Monotonicity {
+            last: f64::NAN,
+            max_increase: 0.0,
+            increases: 0,
+        }
+    }
+    fn push(&mut self, v: f64, tol: f64) {
+        let d = v - self.last;
+        if d > 0.0 {
+            self.max_increase = self.max_increase.max(d);
+            if d > tol {
+                self.increases += 1;
+            }
+        }
+        self.last = v;
+    }
+    fn json(&self, first: f64, tol: f64) -> serde_json::Value {
+        json!({
+            "initial": first,
+            "final": self.last,
+            "max_increase": self.max_increase,
+            "increases_above_tolerance": self.increases,
+            "monotone": self.max_increase <= tol,
+        })
+    }
+}
+
+/// CSV header of a perceptron run.
+pub fn header(dyn_: &NeuronDynamics) -> Vec<String> {
+    let mut h: Vec<String> = ["t", "E", "E_printed", "dE_dt", "dz_norm"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if dyn_.dim() <= MAX_UNIT_COLUMNS {
+        h.extend((0..dyn_.dim()).map(|i| dyn_.state_name(i)));
+    }
+    h
+}
+
+/// Runs a perceptron experiment and writes its outputs.
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
+    let mut spec = PerceptronSpec::from_config(cfg)?;
+    spec.solver.interrupt = opts.interrupt.clone();
+    let mut run = Run::start(cfg, opts)?;
+    let dyn_ = &spec.dynamics;
+    let head = header(dyn_);
+    let mut csv = CsvStream::create(&run.dir().file("trajectory.csv"), &head)?;
+    let mut plot = Decimator::new(4000);
+    let bar = progress(opts);
+    let t_end = spec.solver.t_end;
+    let (mut e_mono, mut p_mono) = (Monotonicity::new(), Monotonicity::new());
+    let (mut e0, mut p0, mut e_scale) = (f64::NAN, f64::NAN, 1.0f64);
+    // Solver noise can move E by about rtol relative to its size (never below 1e-9).
+    let rel = if spec.solver.method.name().starts_with("dop") {
+        (10.0 * spec.solver.rtol).max(1e-9)
+    } else {
+        1e-9
+    };
+    let mut row = Vec::with_capacity(head.len());
+    let mut observer = |t: f64, z: &[f64], dz: &[f64]| -> Result<()> {
+        let e = dyn_.energy(z);
+        let p = dyn_.printed_energy(z);
+        if e0.is_nan() {
+            (e0, p0) = (e, p);
+        }
+        e_scale = e_scale.max(e.abs()).max(p.abs());
+        e_mono.push(e, rel * e_scale);
+        p_mono.push(p, rel * e_scale);
+        row.clear();
+        row.extend([t, e, p, dyn_.energy_rate(z), norm(dz)]);
+        if z.len() <= MAX_UNIT_COLUMNS {
+            row.extend_from_slice(z);
+        }
+        csv.row(&row)?;
+        plot.push(&row);
+        tick(&bar, t, t_end);
+        Ok(())
+    };
+    let result = solver::integrate(dyn_, 0.0, &spec.z0, &spec.solver, &mut observer);
+    bar.finish_and_clear();
+    csv.flush()?;
+    let tol = rel * e_scale;
+    run.set(
+        "theorem1",
+        json!({
+            "claim": "E never increases along trajectories (Theorem 1, THEORY.md section 1)",
+            "tolerance": tol,
+            "E": e_mono.json(e0, tol),
+            "E_printed": p_mono.json(p0, tol),
+        }),
+    );
+    if let Some(m) = dyn_.linear_stability_margin() {
+        run.set(
+            "linear_stability",
+            json!({"min_eigenvalue_of_I_minus_T": m, "stable": m > 0.0}),
+        );
+    }
+    let outcome = result.map(|(z, stats)| {
+        run.set(
+            "solver",
+            json!({
+                "method": spec.solver.method.name(),
+                "rtol": spec.solver.rtol,
+                "atol": spec.solver.atol,
+                "accepted_steps": stats.accepted_steps,
+                "rejected_steps": stats.rejected_steps,
+                "rhs_evals": stats.rhs_evals,
+                "outputs": stats.outputs,
+                "t_final": stats.t_final,
+                "stop": match stats.stop {
+                    StopReason::EndTime => "t_end",
+                    StopReason::SteadyState => "steady-state",
+                },
+            }),
+        );
+        let mut dz = vec![0.0; z.len()];
+        dyn_.rhs(stats.t_final, &z, &mut dz);
+        run.set(
+            "final",
+            json!({"t": stats.t_final, "E": dyn_.energy(&z), "E_printed": dyn_.printed_energy(&z),
+                   "dz_norm": norm(&dz), "z": z}),
+        );
+    });
+    plots(&run, &plot, &head)?;
+    run.finish(outcome)
+}
+
+/// energy.png (E and E_printed vs t) and activities.png (every z vs t).
+fn plots(run: &Run, plot: &Decimator, head: &[String]) -> Result<()> {
+    if plot.rows().is_empty() {
+        return Ok(());
+    }
+    Figure {
+        title: "Energy along the neuron dynamics".into(),
+        x_label: "t".into(),
+        y_label: "energy".into(),
+        series: vec![
+            Series::new("E (Lyapunov energy)", plot.series(1)),
+            Series::new("J_net as printed on the slides", plot.series(2)),
+        ],
+        ..Default::default()
+    }
+    .save(&run.dir().file("energy"))?;
+    if head.len() > 5 {
+        Figure {
+            title: "Activities z_kj(t)".into(),
+            x_label: "t".into(),
+            y_label: "z".into(),
+            series: (5..head.len())
+                .map(|c| Series::new(head[c].clone(), plot.series(c)))
+                .collect(),
+            ..Default::default()
+        }
+        .save(&run.dir().file("activities"))?;
+    }
+    Ok(())
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}

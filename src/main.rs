@@ -1,0 +1,82 @@
+//! The `lmser` command line: run experiment configs, check the theorems.
+
+use clap::{Parser, Subcommand};
+use lmser::experiment::{self, RunOptions};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Simulator of LMSER self-organizing nets (Xu 1991/1993) as dynamical systems.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run an experiment config; writes trajectory.csv, summary.json and plots.
+    Run {
+        /// The experiment config (TOML).
+        config: PathBuf,
+        /// Output directory (default runs/<name>).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// No progress bar.
+        #[arg(long, short)]
+        quiet: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let interrupt = Arc::new(AtomicBool::new(false));
+    {
+        let flag = interrupt.clone();
+        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    }
+    match cli.command {
+        Command::Run { config, out, quiet } => {
+            let opts = RunOptions {
+                out,
+                quiet,
+                interrupt: Some(interrupt),
+            };
+            match experiment::run_file(&config, &opts) {
+                Ok(report) => {
+                    let status = &report.summary["status"];
+                    println!(
+                        "{}: {} ({})",
+                        config.display(),
+                        status,
+                        report.dir.display()
+                    );
+                    if let Some(t1) = report.summary.get("theorem1") {
+                        for key in ["E", "E_printed"] {
+                            let v = &t1[key];
+                            println!(
+                                "  {key:<10} monotone: {:<5}  largest increase: {:.3e}",
+                                v["monotone"],
+                                v["max_increase"].as_f64().unwrap_or(f64::NAN)
+                            );
+                        }
+                    }
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::from(e.exit_code() as u8)
+                }
+            }
+        }
+    }
+}

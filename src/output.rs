@@ -1,0 +1,211 @@
+//! Run outputs: the run directory, streamed CSV rows (flushed at least every second),
+//! a bounded in-memory copy for plots, and `summary.json` written atomically.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so readers see
+/// either the old or the new content, never a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let tmp = path.with_extension("tmp");
+    let write = || -> std::io::Result<()> {
+        let mut f = File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)
+    };
+    write().map_err(|e| Error::output(path, e))
+}
+
+/// The output directory of one run.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    path: PathBuf,
+}
+
+impl RunDir {
+    /// Creates the directory (and parents) and checks that it can be written.
+    pub fn create(path: &Path) -> Result<RunDir> {
+        if path.exists() && !path.is_dir() {
+            return Err(Error::output(
+                path,
+                std::io::Error::other("exists and is not a directory"),
+            ));
+        }
+        std::fs::create_dir_all(path).map_err(|e| Error::output(path, e))?;
+        let probe = path.join(".write-test");
+        File::create(&probe).map_err(|e| Error::output(path, e))?;
+        let _ = std::fs::remove_file(probe);
+        Ok(RunDir {
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// Path of a file in the run directory.
+    pub fn file(&self, name: &str) -> PathBuf {
+        self.path.join(name)
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Writes `summary.json` atomically.
+    pub fn write_summary(&self, summary: &serde_json::Value) -> Result<()> {
+        let text = serde_json::to_string_pretty(summary).expect("JSON values serialize");
+        write_atomic(&self.file("summary.json"), text.as_bytes())
+    }
+}
+
+/// A CSV file written row by row: header first, rows streamed to disk, flushed at
+/// least once a second so a killed run keeps everything up to the last flush.
+pub struct CsvStream {
+    path: PathBuf,
+    out: BufWriter<File>,
+    last_flush: Instant,
+    line: String,
+}
+
+impl CsvStream {
+    /// Creates (truncates) the file and writes the header.
+    pub fn create(path: &Path, header: &[String]) -> Result<CsvStream> {
+        let file = File::create(path).map_err(|e| Error::output(path, e))?;
+        let mut s = CsvStream {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+            last_flush: Instant::now(),
+            line: String::new(),
+        };
+        let head = header.join(",");
+        writeln!(s.out, "{head}").map_err(|e| Error::output(path, e))?;
+        s.flush()?;
+        Ok(s)
+    }
+
+    /// Opens an existing file for appending (resume).
+    pub fn append(path: &Path) -> Result<CsvStream> {
+        let file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(path)
+            .map_err(|e| Error::output(path, e))?;
+        Ok(CsvStream {
+            path: path.to_path_buf(),
+            out: BufWriter::new(file),
+            last_flush: Instant::now(),
+            line: String::new(),
+        })
+    }
+
+    /// Appends one row of numbers (shortest round-trip formatting).
+    pub fn row(&mut self, values: &[f64]) -> Result<()> {
+        use std::fmt::Write as _;
+        self.line.clear();
+        for (i, v) in values.iter().enumerate() {
+            if i > 0 {
+                self.line.push(',');
+            }
+            let _ = write!(self.line, "{v}");
+        }
+        self.line.push('\n');
+        self.out
+            .write_all(self.line.as_bytes())
+            .map_err(|e| Error::output(&self.path, e))?;
+        if self.last_flush.elapsed() >= Duration::from_millis(500) {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Flushes buffered rows to the operating system.
+    pub fn flush(&mut self) -> Result<()> {
+        self.last_flush = Instant::now();
+        self.out.flush().map_err(|e| Error::output(&self.path, e))
+    }
+}
+
+/// Keeps a bounded, evenly thinned copy of a row stream for plotting: when `cap` rows
+/// are held, every other row is dropped and the stride doubles. The last row seen is
+/// always kept.
+#[derive(Debug, Clone)]
+pub struct Decimator {
+    cap: usize,
+    stride: u64,
+    seen: u64,
+    rows: Vec<Vec<f64>>,
+    last: Option<Vec<f64>>,
+}
+
+impl Decimator {
+    /// A buffer of at most `cap` (>= 2) rows.
+    pub fn new(cap: usize) -> Self {
+        Decimator {
+            cap: cap.max(2),
+            stride: 1,
+            seen: 0,
+            rows: Vec::new(),
+            last: None,
+        }
+    }
+
+    /// Offers one row.
+    pub fn push(&mut self, row: &[f64]) {
+        if self.seen.is_multiple_of(self.stride) {
+            if self.rows.len() == self.cap {
+                let mut i = 0;
+                self.rows.retain(|_| {
+                    i += 1;
+                    i % 2 == 1
+                });
+                self.stride *= 2;
+            }
+            if self.seen.is_multiple_of(self.stride) {
+                self.rows.push(row.to_vec());
+                self.last = None;
+            } else {
+                self.last = Some(row.to_vec());
+            }
+        } else {
+            self.last = Some(row.to_vec());
+        }
+        self.seen += 1;
+    }
+
+    /// The kept rows, ending with the last row seen.
+    pub fn rows(&self) -> Vec<Vec<f64>> {
+        let mut r = self.rows.clone();
+        if let Some(l) = &self.last {
+            r.push(l.clone());
+        }
+        r
+    }
+
+    /// Column `c` of the kept rows paired with column 0 (t).
+    pub fn series(&self, c: usize) -> Vec<(f64, f64)> {
+        self.rows().iter().map(|r| (r[0], r[c])).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The buffer never exceeds its cap, keeps the first and last rows, and its
+    /// rows stay in order and evenly spaced.
+    #[test]
+    fn decimator_is_bounded_and_keeps_ends() {
+        let mut d = Decimator::new(16);
+        for i in 0..1000 {
+            d.push(&[i as f64]);
+        }
+        let rows = d.rows();
+        assert!(rows.len() <= 17);
+        assert_eq!(rows[0][0], 0.0);
+        assert_eq!(rows.last().unwrap()[0], 999.0);
+        let gaps: Vec<f64> = rows.windows(2).map(|w| w[1][0] - w[0][0]).collect();
+        assert!(gaps[..gaps.len() - 1].iter().all(|&g| g == gaps[0]));
+    }
+}

@@ -1,0 +1,438 @@
+//! Integration, separate from the mathematics: a right-hand side over a flat state
+//! ([`OdeSystem`]), one driver ([`integrate`]) that runs any [`Method`] and hands the
+//! state at every output time to an [`Observer`].
+//!
+//! The adaptive methods are ode_solvers' Dopri5 and Dop853. They are run one output
+//! interval at a time in `Sparse` mode, so the value at every output time (and at
+//! t_end) is the solver's own step end point, never an extrapolation (ode_solvers'
+//! dense output is wrong at x_end, see CRATES.md), and memory stays bounded by one
+//! interval's steps. The last accepted step size carries over to the next interval.
+
+use crate::error::{Error, Result};
+use nalgebra::DVector;
+use ode_solvers::dop_shared::{IntegrationError, OutputType, System};
+use ode_solvers::{Dop853, Dopri5};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// dy/dt = f(t, y) over a flat state.
+pub trait OdeSystem {
+    /// Dimension of the state.
+    fn dim(&self) -> usize;
+    /// Writes f(t, y) into dy; must not allocate.
+    fn rhs(&self, t: f64, y: &[f64], dy: &mut [f64]);
+    /// One sweep of a discrete map whose fixed points are the equilibria of the ODE
+    /// (used by [`Method::FixedPoint`]); returns false when the system has none.
+    fn discrete_step(&self, _y: &mut [f64]) -> bool {
+        false
+    }
+    /// Name of state component i (for error messages and CSV headers).
+    fn state_name(&self, i: usize) -> String {
+        format!("y{}", i + 1)
+    }
+    /// What to try when the state diverges.
+    fn divergence_hint(&self) -> String {
+        "reduce the tolerances or the step size".into()
+    }
+}
+
+/// Integration method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Dormand-Prince 5(4), adaptive (ode_solvers).
+    Dopri5,
+    /// Dormand-Prince 8(5,3), adaptive (ode_solvers).
+    Dop853,
+    /// Classical fourth-order Runge-Kutta with a fixed step.
+    Rk4,
+    /// The discrete iteration of [`OdeSystem::discrete_step`]; t counts sweeps.
+    FixedPoint,
+}
+
+impl Method {
+    /// Parses a config name.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Some(match name {
+            "dopri5" => Method::Dopri5,
+            "dop853" => Method::Dop853,
+            "rk4" => Method::Rk4,
+            "fixed-point" => Method::FixedPoint,
+            _ => return None,
+        })
+    }
+    /// Config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Dopri5 => "dopri5",
+            Method::Dop853 => "dop853",
+            Method::Rk4 => "rk4",
+            Method::FixedPoint => "fixed-point",
+        }
+    }
+}
+
+/// Options of one integration.
+#[derive(Debug, Clone)]
+pub struct SolverOptions {
+    pub method: Method,
+    /// Relative tolerance (adaptive methods).
+    pub rtol: f64,
+    /// Absolute tolerance (adaptive methods).
+    pub atol: f64,
+    /// Final time (sweeps for fixed-point).
+    pub t_end: f64,
+    /// Interval between output times.
+    pub output_dt: f64,
+    /// Fixed step of RK4 (shrunk to divide each output interval evenly).
+    pub step: f64,
+    /// Maximum number of steps per output interval (adaptive methods).
+    pub max_steps: u32,
+    /// Stop early once ||dy/dt||_2 falls below this (0 = never).
+    pub steady_tol: f64,
+    /// A state component beyond this magnitude counts as divergence.
+    pub divergence_bound: f64,
+    /// Set from outside (e.g. by a signal handler) to stop at the next step.
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+impl SolverOptions {
+    /// Defaults for a method and time span: rtol 1e-6, atol 1e-9, 100 outputs.
+    pub fn new(method: Method, t_end: f64) -> Self {
+        SolverOptions {
+            method,
+            rtol: 1e-6,
+            atol: 1e-9,
+            t_end,
+            output_dt: t_end / 100.0,
+            step: t_end / 1000.0,
+            max_steps: 1_000_000,
+            steady_tol: 0.0,
+            divergence_bound: 1e8,
+            interrupt: None,
+        }
+    }
+}
+
+/// Receives the state at every output time (including t0 and the final time).
+pub trait Observer {
+    /// Called with t, y(t) and dy/dt at t.
+    fn observe(&mut self, t: f64, y: &[f64], dy: &[f64]) -> Result<()>;
+}
+
+impl<F: FnMut(f64, &[f64], &[f64]) -> Result<()>> Observer for F {
+    fn observe(&mut self, t: f64, y: &[f64], dy: &[f64]) -> Result<()> {
+        self(t, y, dy)
+    }
+}
+
+/// Why an integration stopped normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// t_end reached.
+    EndTime,
+    /// ||dy/dt|| fell below `steady_tol`.
+    SteadyState,
+}
+
+/// Counters of one integration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SolverStats {
+    pub accepted_steps: u64,
+    pub rejected_steps: u64,
+    pub rhs_evals: u64,
+    pub outputs: u64,
+    pub t_final: f64,
+    pub stop: StopReason,
+}
+
+/// Integrates `sys` from (t0, y0) to `opts.t_end`, calling `observer` at t0, at every
+/// t0 + i output_dt and at the final time. Returns the final state and counters;
+/// fails with [`Error::Diverged`], [`Error::SolverFailed`] or [`Error::Interrupted`].
+pub fn integrate<S: OdeSystem>(
+    sys: &S,
+    t0: f64,
+    y0: &[f64],
+    opts: &SolverOptions,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<f64>, SolverStats)> {
+    let n = sys.dim();
+    assert_eq!(y0.len(), n, "initial state has the wrong dimension");
+    if opts.method == Method::FixedPoint && !sys.discrete_step(&mut y0.to_vec()) {
+        return Err(Error::SolverFailed {
+            time: t0,
+            reason: "this system has no discrete fixed-point form".into(),
+            hint: "choose dopri5, dop853 or rk4".into(),
+        });
+    }
+    let mut y = y0.to_vec();
+    let mut dy = vec![0.0; n];
+    let mut stats = SolverStats {
+        accepted_steps: 0,
+        rejected_steps: 0,
+        rhs_evals: 0,
+        outputs: 0,
+        t_final: t0,
+        stop: StopReason::EndTime,
+    };
+    let mut rk4 = Rk4Work::new(n);
+    let mut h = 0.0; // carried step size of the adaptive methods (0 = estimate)
+    let mut t = t0;
+    let mut i = 0u64;
+    loop {
+        check_state(sys, t, &y, opts)?;
+        sys.rhs(t, &y, &mut dy);
+        stats.rhs_evals += 1;
+        check_state(sys, t, &dy, opts).map_err(|_| diverged(sys, t, &dy, opts))?;
+        observer.observe(t, &y, &dy)?;
+        stats.outputs += 1;
+        stats.t_final = t;
+        if opts.steady_tol > 0.0 && norm(&dy) < opts.steady_tol {
+            stats.stop = StopReason::SteadyState;
+            return Ok((y, stats));
+        }
+        if t >= opts.t_end {
+            return Ok((y, stats));
+        }
+        i += 1;
+        let mut t_next = t0 + i as f64 * opts.output_dt;
+        if t_next > opts.t_end - 1e-9 * opts.output_dt {
+            t_next = opts.t_end;
+        }
+        match opts.method {
+            Method::Dopri5 | Method::Dop853 => {
+                h = adaptive_interval(sys, t, t_next, &mut y, h, opts, &mut stats)?;
+            }
+            Method::Rk4 => rk4.interval(sys, t, t_next, &mut y, opts, &mut stats)?,
+            Method::FixedPoint => {
+                let sweeps = (t_next - t).round() as u64;
+                for s in 0..sweeps {
+                    sys.discrete_step(&mut y);
+                    stats.accepted_steps += 1;
+                    check_step(sys, t + s as f64 + 1.0, &y, opts)?;
+                }
+            }
+        }
+        t = t_next;
+    }
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+fn interrupted(opts: &SolverOptions) -> bool {
+    opts.interrupt
+        .as_ref()
+        .is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+fn out_of_bounds(y: &[f64], bound: f64) -> bool {
+    y.iter().any(|v| !(v.abs() <= bound))
+}
+
+fn diverged<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Error {
+    let (i, v) = y
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, v)| !(v.abs() <= opts.divergence_bound))
+        .unwrap_or((0, f64::NAN));
+    Error::Diverged {
+        time: t,
+        quantity: sys.state_name(i),
+        value: v,
+        hint: sys.divergence_hint(),
+    }
+}
+
+/// Fails when the state is non-finite or beyond the bound.
+fn check_state<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Result<()> {
+    if out_of_bounds(y, opts.divergence_bound) {
+        return Err(diverged(sys, t, y, opts));
+    }
+    Ok(())
+}
+
+/// [`check_state`] plus the interrupt flag, after every step.
+fn check_step<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Result<()> {
+    check_state(sys, t, y, opts)?;
+    if interrupted(opts) {
+        return Err(Error::Interrupted { time: t });
+    }
+    Ok(())
+}
+
+/// Work arrays of the fixed-step RK4.
+struct Rk4Work {
+    k: [Vec<f64>; 4],
+    tmp: Vec<f64>,
+}
+
+impl Rk4Work {
+    fn new(n: usize) -> Self {
+        Rk4Work {
+            k: std::array::from_fn(|_| vec![0.0; n]),
+            tmp: vec![0.0; n],
+        }
+    }
+
+    /// Classical RK4 from t to t_next in equal steps of at most `opts.step`.
+    fn interval<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        t_next: f64,
+        y: &mut [f64],
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> Result<()> {
+        let steps = ((t_next - t) / opts.step - 1e-9).ceil().max(1.0) as u64;
+        let h = (t_next - t) / steps as f64;
+        let [k1, k2, k3, k4] = &mut self.k;
+        let tmp = &mut self.tmp;
+        for s in 0..steps {
+            let ts = t + s as f64 * h;
+            sys.rhs(ts, y, k1);
+            axpy_into(tmp, y, 0.5 * h, k1);
+            sys.rhs(ts + 0.5 * h, tmp, k2);
+            axpy_into(tmp, y, 0.5 * h, k2);
+            sys.rhs(ts + 0.5 * h, tmp, k3);
+            axpy_into(tmp, y, h, k3);
+            sys.rhs(ts + h, tmp, k4);
+            for i in 0..y.len() {
+                y[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
+            }
+            stats.rhs_evals += 4;
+            stats.accepted_steps += 1;
+            check_step(sys, ts + h, y, opts)?;
+        }
+        Ok(())
+    }
+}
+
+/// out = y + a x.
+fn axpy_into(out: &mut [f64], y: &[f64], a: f64, x: &[f64]) {
+    for ((o, yi), xi) in out.iter_mut().zip(y).zip(x) {
+        *o = yi + a * xi;
+    }
+}
+
+/// Adapts an [`OdeSystem`] to ode_solvers; stops the solver after an accepted step
+/// that is out of bounds or when interrupted.
+struct Adapter<'a, S> {
+    sys: &'a S,
+    opts: &'a SolverOptions,
+}
+
+impl<S: OdeSystem> System<f64, DVector<f64>> for Adapter<'_, S> {
+    fn system(&self, t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
+        self.sys.rhs(t, y.as_slice(), dy.as_mut_slice());
+    }
+
+    fn solout(&mut self, _t: f64, y: &DVector<f64>, _dy: &DVector<f64>) -> bool {
+        out_of_bounds(y.as_slice(), self.opts.divergence_bound) || interrupted(self.opts)
+    }
+}
+
+/// One output interval of Dopri5/Dop853 from t to t_next starting with step h
+/// (0 = let the solver estimate it). Returns the largest step accepted.
+fn adaptive_interval<S: OdeSystem>(
+    sys: &S,
+    t: f64,
+    t_next: f64,
+    y: &mut [f64],
+    h: f64,
+    opts: &SolverOptions,
+    stats: &mut SolverStats,
+) -> Result<f64> {
+    let adapter = Adapter { sys, opts };
+    let y0 = DVector::from_column_slice(y);
+    let h0 = h.min(t_next - t);
+    let h_max = opts.t_end.abs().max(t_next - t);
+    let (result, ts, ys) = match opts.method {
+        Method::Dopri5 => {
+            let mut s = Dopri5::from_param(
+                adapter,
+                t,
+                t_next,
+                0.0,
+                y0,
+                opts.rtol,
+                opts.atol,
+                0.9,
+                0.04,
+                0.2,
+                10.0,
+                h_max,
+                h0,
+                opts.max_steps,
+                1000,
+                OutputType::Sparse,
+            );
+            let r = s.integrate();
+            let (ts, ys) = s.results().get();
+            (r, ts.clone(), ys.last().cloned())
+        }
+        _ => {
+            let mut s = Dop853::from_param(
+                adapter,
+                t,
+                t_next,
+                0.0,
+                y0,
+                opts.rtol,
+                opts.atol,
+                0.9,
+                0.0,
+                0.333,
+                6.0,
+                h_max,
+                h0,
+                opts.max_steps,
+                1000,
+                OutputType::Sparse,
+            );
+            let r = s.integrate();
+            let (ts, ys) = s.results().get();
+            (r, ts.clone(), ys.last().cloned())
+        }
+    };
+    let t_reached = ts.last().copied().unwrap_or(t);
+    if let Some(yl) = ys {
+        y.copy_from_slice(yl.as_slice());
+    }
+    match result {
+        Ok(s) => {
+            stats.accepted_steps += u64::from(s.accepted_steps);
+            stats.rejected_steps += u64::from(s.rejected_steps);
+            stats.rhs_evals += u64::from(s.num_eval);
+        }
+        Err(e) => {
+            if out_of_bounds(y, opts.divergence_bound) {
+                return Err(diverged(sys, t_reached, y, opts));
+            }
+            let (reason, hint) = match e {
+                IntegrationError::MaxNumStepReached { n_step, .. } => (
+                    format!("more than {n_step} steps in one output interval"),
+                    "raise solver.max_steps, loosen solver.rtol, or the system may be stiff",
+                ),
+                IntegrationError::StepSizeUnderflow { .. } => (
+                    "step size underflow".to_string(),
+                    "the solution may blow up here; loosen solver.rtol/atol or check the weights",
+                ),
+                IntegrationError::StiffnessDetected { .. } => (
+                    "stiffness detected".to_string(),
+                    "use method = \"rk4\" with a small step, or a stiff solver where offered",
+                ),
+            };
+            return Err(Error::SolverFailed {
+                time: t_reached,
+                reason,
+                hint: hint.into(),
+            });
+        }
+    }
+    check_step(sys, t_reached, y, opts)?;
+    // The largest step of the interval, not the last one (which is cut to land on t_next).
+    Ok(ts.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max))
+}
