@@ -71,6 +71,90 @@ pub struct RawConfig {
     pub input: Option<RawInput>,
     pub initial: Option<RawInitial>,
     pub solver: Option<RawSolver>,
+    pub data: Option<RawData>,
+    pub learning: Option<RawLearning>,
+    pub init: Option<RawInit>,
+    pub landscape: Option<RawLandscape>,
+}
+
+/// `[data]`: the input distribution of learning runs. Exactly one of `eigenvalues`,
+/// `covariance`, `samples`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawData {
+    /// Zero-mean data with these covariance eigenvalues (descending, > 0).
+    pub eigenvalues: Option<Vec<f64>>,
+    /// Rotate the eigenbasis by a seeded random orthogonal matrix (default true).
+    pub rotation: Option<bool>,
+    /// "gaussian" (default), "uniform" or "laplace" (unit-variance sources, scaled).
+    pub distribution: Option<String>,
+    /// A covariance matrix file (n0 x n0, symmetric, positive semi-definite).
+    pub covariance: Option<String>,
+    /// A data file, rows = samples; Sigma = X^T X / N.
+    pub samples: Option<String>,
+    /// Size of the fixed sample set averaged over by nonlinear (tanh) units.
+    pub n_samples: Option<usize>,
+}
+
+/// `[learning]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLearning {
+    /// "lmser", "oja" or "oja-weighted".
+    #[serde(default = "default_rule")]
+    pub rule: String,
+    /// "averaged", "stochastic", "two-phase" or "coupled".
+    #[serde(default = "default_mode")]
+    pub mode: String,
+    /// Time constant of the weights.
+    pub tau_w: Option<f64>,
+    /// End time of learning.
+    pub t_end: f64,
+    /// Gains a_1 > ... > a_n > 0 of the amplified outputs z = A y.
+    pub amplification: Option<Vec<f64>>,
+    /// Where A enters LMSER: "gradient", "output", "feedback", "hebbian".
+    pub placement: Option<String>,
+    /// Oja's weighted rule: "inverse" (Theta = A^-1) or "direct" (Theta = A).
+    pub theta: Option<String>,
+    /// Step size of stochastic and two-phase learning.
+    pub eta: Option<f64>,
+    /// eta_k = eta / (1 + k / eta_decay) when given.
+    pub eta_decay: Option<f64>,
+    /// Minibatch size of stochastic learning (default 1).
+    pub batch: Option<usize>,
+    /// Time constant of the neurons (coupled and two-phase modes).
+    pub tau: Option<f64>,
+    /// How long each sample is held (coupled and two-phase modes).
+    pub presentation: Option<f64>,
+}
+
+fn default_rule() -> String {
+    "lmser".into()
+}
+fn default_mode() -> String {
+    "averaged".into()
+}
+
+/// `[init]`: the initial weights of learning runs.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawInit {
+    /// W0 from a file (n1 rows, n0 columns).
+    pub weights: Option<Vec<String>>,
+    /// W0 entries i.i.d. N(0, scale^2 / n0).
+    pub scale: Option<f64>,
+    /// Start at the critical point keeping these eigenvectors (1-based) ...
+    pub saddle: Option<Vec<usize>>,
+    /// ... plus a random perturbation of Frobenius norm eps.
+    pub eps: Option<f64>,
+}
+
+/// `[landscape]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLandscape {
+    /// Hessian eigenvalues with |mu| below this count as zero (default 1e-6 lambda_1).
+    pub zero_tol: Option<f64>,
 }
 
 /// `[network]`.
@@ -140,7 +224,8 @@ pub struct RawSolver {
     pub method: String,
     pub rtol: Option<f64>,
     pub atol: Option<f64>,
-    pub t_end: f64,
+    /// End time (learning runs take it from `[learning]`).
+    pub t_end: Option<f64>,
     pub output_dt: Option<f64>,
     /// RK4 step.
     pub step: Option<f64>,

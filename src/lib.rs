@@ -12,10 +12,13 @@
 //! runs), [`output`] (CSV, summaries, plots).
 
 pub mod activation;
+pub mod analysis;
 pub mod config;
 pub mod data;
+pub mod dataset;
 pub mod error;
 pub mod experiment;
+pub mod learning;
 pub mod network;
 pub mod neurons;
 pub mod output;

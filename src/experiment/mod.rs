@@ -4,6 +4,8 @@
 //! start and is rewritten with the final status (`finished`, `diverged`,
 //! `solver-failed`, `interrupted`) when the run ends.
 
+pub mod landscape;
+pub mod learning;
 pub mod perceptron;
 
 use crate::activation::Activation;
@@ -58,6 +60,8 @@ pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunReport> {
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     match cfg.raw.kind.as_str() {
         "perceptron" => perceptron::run(cfg, opts),
+        "learning" => learning::run(cfg, opts),
+        "landscape" => landscape::run(cfg, opts),
         other => Err(cfg.err(
             "kind",
             format!("unknown kind {other:?}; use \"perceptron\", \"learning\" or \"landscape\""),
@@ -363,13 +367,26 @@ pub fn vector_from(
     }
 }
 
-/// Solver options from `[solver]`, validated.
-pub fn solver_from(cfg: &Config) -> Result<SolverOptions> {
-    let s = cfg
-        .raw
-        .solver
-        .as_ref()
-        .ok_or_else(|| cfg.err("solver", "missing [solver] section; give at least t_end"))?;
+/// Solver options from `[solver]`, validated; `t_end` overrides `solver.t_end`.
+pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
+    let default = crate::config::RawSolver {
+        method: "dopri5".into(),
+        rtol: None,
+        atol: None,
+        t_end: None,
+        output_dt: None,
+        step: None,
+        max_steps: None,
+        steady_tol: None,
+        divergence_bound: None,
+    };
+    let s = match (&cfg.raw.solver, t_end) {
+        (Some(s), _) => s,
+        (None, Some(_)) => &default,
+        (None, None) => {
+            return Err(cfg.err("solver", "missing [solver] section; give at least t_end"));
+        }
+    };
     let method = Method::from_name(&s.method).ok_or_else(|| {
         cfg.err(
             "solver.method",
@@ -379,7 +396,11 @@ pub fn solver_from(cfg: &Config) -> Result<SolverOptions> {
             ),
         )
     })?;
-    let t_end = positive(cfg, "solver.t_end", s.t_end)?;
+    let t_end = match (t_end, s.t_end) {
+        (Some(t), _) => t,
+        (None, Some(t)) => positive(cfg, "solver.t_end", t)?,
+        (None, None) => return Err(cfg.err("solver.t_end", "missing; give the end time")),
+    };
     let mut o = SolverOptions::new(method, t_end);
     if let Some(v) = s.rtol {
         o.rtol = positive(cfg, "solver.rtol", v)?;

@@ -51,7 +51,7 @@ impl PerceptronSpec {
                 ));
             }
         };
-        let solver = solver_from(cfg)?;
+        let solver = solver_from(cfg, None)?;
         let dynamics = NeuronDynamics::new(net, x);
         let z0 = initial_state(cfg, &dynamics)?;
         Ok(PerceptronSpec {

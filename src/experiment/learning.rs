@@ -1,0 +1,677 @@
+//! `kind = "learning"`: the weight dynamics tau_w dW/dt of a one-layer net (THEORY.md
+//! sections 2-5) in `averaged` mode (an ODE in W driven by Sigma, integrated by the
+//! solver driver) or `stochastic` mode (W += eta/tau_w F(W; x x^T) on fresh samples,
+//! with t advancing by eta per step so both modes share a time axis).
+
+use super::{Run, RunOptions, RunReport, check_gains, progress, solver_from, stream, tick};
+use crate::analysis::{Spectrum, alignment, critical_weights};
+use crate::config::{Config, positive};
+use crate::data;
+use crate::dataset::{Dataset, Distribution};
+use crate::error::{Error, Result};
+use crate::learning::{
+    Moment, Placement, Rule, Workspace, flow, orth_error, reconstruction_error, subspace_error,
+};
+use crate::output::{CsvStream, Decimator};
+use crate::plot::{Figure, Series};
+use crate::solver::{self, OdeSystem, SolverOptions};
+use nalgebra::{DMatrix, DVector};
+use serde_json::json;
+use std::cell::RefCell;
+
+/// |cos(w_i, phi_i)| at or above this counts as row i having become eigenvector i
+/// (an angle below 2.6 degrees).
+pub const ALIGNED: f64 = 0.999;
+
+/// Overlap columns c{i}_{j} are written when n1 n0 is at most this.
+pub const MAX_OVERLAP_COLUMNS: usize = 64;
+
+/// How the weights are driven.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Mode {
+    /// The ODE in W averaged over Sigma.
+    Averaged,
+    /// One (mini)batch at a time with step eta.
+    Stochastic {
+        eta: f64,
+        decay: Option<f64>,
+        batch: usize,
+    },
+}
+
+/// A learning experiment ready to run.
+#[derive(Debug, Clone)]
+pub struct LearningSpec {
+    pub dataset: Dataset,
+    pub spectrum: Spectrum,
+    pub rule: Rule,
+    pub mode: Mode,
+    pub tau_w: f64,
+    pub w0: DMatrix<f64>,
+    pub solver: SolverOptions,
+    pub seed: u64,
+}
+
+impl LearningSpec {
+    /// Builds the spec from a config (reads every file it names).
+    pub fn from_config(cfg: &Config) -> Result<LearningSpec> {
+        let layers = &cfg.raw.network.layers;
+        if layers.len() != 2 || layers.contains(&0) {
+            return Err(cfg.err(
+                "network.layers",
+                format!("learning runs need one layer: [n0, n1] with n0, n1 >= 1 (got {layers:?})"),
+            ));
+        }
+        let (n0, n1) = (layers[0], layers[1]);
+        if n1 >= n0 {
+            return Err(cfg.err(
+                "network.layers",
+                format!("principal subspace analysis needs n1 < n0 (got n0 = {n0}, n1 = {n1})"),
+            ));
+        }
+        match &cfg.raw.network.activation {
+            crate::config::OneOrMany::One(a) if a == "linear" => {}
+            _ => {
+                return Err(cfg.err(
+                    "network.activation",
+                    "learning runs use linear units; amplify them with learning.amplification",
+                ));
+            }
+        }
+        let dataset = dataset_from(cfg, n0)?;
+        let l =
+            cfg.raw.learning.as_ref().ok_or_else(|| {
+                cfg.err("learning", "missing [learning] section (rule, mode, t_end)")
+            })?;
+        let t_end = positive(cfg, "learning.t_end", l.t_end)?;
+        let tau_w = positive(cfg, "learning.tau_w", l.tau_w.unwrap_or(1.0))?;
+        let gains = l
+            .amplification
+            .clone()
+            .map(|g| check_gains(cfg, "learning.amplification", g, n1).map(DVector::from_vec))
+            .transpose()?;
+        if l.placement.is_some() && (l.rule != "lmser" || gains.is_none()) {
+            return Err(cfg.err(
+                "learning.placement",
+                "applies to rule = \"lmser\" with amplification = [...]; remove it or add them",
+            ));
+        }
+        if l.theta.is_some() && l.rule != "oja-weighted" {
+            return Err(cfg.err(
+                "learning.theta",
+                "applies to rule = \"oja-weighted\" only; remove it",
+            ));
+        }
+        let rule = match l.rule.as_str() {
+            "lmser" => {
+                let placement = match &l.placement {
+                    None => Placement::Gradient,
+                    Some(p) => Placement::from_name(p).ok_or_else(|| {
+                        cfg.err(
+                            "learning.placement",
+                            format!(
+                                "unknown placement {p:?}; use gradient, output, feedback or hebbian"
+                            ),
+                        )
+                    })?,
+                };
+                Rule::Lmser { gains, placement }
+            }
+            "oja" => {
+                if gains.is_some() {
+                    return Err(cfg.err(
+                        "learning.amplification",
+                        "Oja's subspace rule has no amplification; use rule = \"oja-weighted\"",
+                    ));
+                }
+                Rule::Oja
+            }
+            "oja-weighted" => {
+                let a = gains.ok_or_else(|| {
+                    cfg.err(
+                        "learning.amplification",
+                        "oja-weighted needs amplification = [a_1, ...]",
+                    )
+                })?;
+                let theta = match l.theta.as_deref().unwrap_or("inverse") {
+                    "inverse" => a.map(|v| 1.0 / v),
+                    "direct" => a,
+                    other => {
+                        return Err(cfg.err(
+                            "learning.theta",
+                            format!(
+                                "unknown theta {other:?}; use \"inverse\" (A^-1) or \"direct\" (A)"
+                            ),
+                        ));
+                    }
+                };
+                Rule::OjaWeighted { theta }
+            }
+            other => {
+                return Err(cfg.err(
+                    "learning.rule",
+                    format!("unknown rule {other:?}; use lmser, oja or oja-weighted"),
+                ));
+            }
+        };
+        let mode = match l.mode.as_str() {
+            "averaged" => Mode::Averaged,
+            "stochastic" => Mode::Stochastic {
+                eta: positive(cfg, "learning.eta", l.eta.unwrap_or(0.01))?,
+                decay: l
+                    .eta_decay
+                    .map(|d| positive(cfg, "learning.eta_decay", d))
+                    .transpose()?,
+                batch: match l.batch.unwrap_or(1) {
+                    0 => return Err(cfg.err("learning.batch", "must be >= 1")),
+                    b => b,
+                },
+            },
+            "two-phase" | "coupled" => {
+                return Err(cfg.err(
+                    "learning.mode",
+                    format!(
+                        "mode {:?} is not available yet; use averaged or stochastic",
+                        l.mode
+                    ),
+                ));
+            }
+            other => {
+                return Err(cfg.err(
+                    "learning.mode",
+                    format!("unknown mode {other:?}; use averaged or stochastic"),
+                ));
+            }
+        };
+        let spectrum = Spectrum::of(dataset.sigma());
+        let w0 = initial_weights(cfg, &spectrum, n1, n0)?;
+        let mut solver = solver_from(cfg, Some(t_end))?;
+        if cfg
+            .raw
+            .solver
+            .as_ref()
+            .is_none_or(|s| s.output_dt.is_none())
+        {
+            solver.output_dt = t_end / 500.0;
+        }
+        Ok(LearningSpec {
+            dataset,
+            spectrum,
+            rule,
+            mode,
+            tau_w,
+            w0,
+            solver,
+            seed: cfg.raw.seed,
+        })
+    }
+}
+
+/// The input distribution of `[data]`.
+pub fn dataset_from(cfg: &Config, n0: usize) -> Result<Dataset> {
+    let d = cfg.raw.data.as_ref().ok_or_else(|| {
+        cfg.err(
+            "data",
+            "missing [data]; give eigenvalues, covariance or samples",
+        )
+    })?;
+    let given = [
+        d.eigenvalues.is_some(),
+        d.covariance.is_some(),
+        d.samples.is_some(),
+    ];
+    if given.iter().filter(|&&g| g).count() != 1 {
+        return Err(cfg.err(
+            "data",
+            "give exactly one of eigenvalues, covariance, samples",
+        ));
+    }
+    if (d.rotation.is_some() || d.distribution.is_some()) && d.eigenvalues.is_none() {
+        return Err(cfg.err(
+            "data",
+            "rotation and distribution apply to eigenvalues = [...] only",
+        ));
+    }
+    let ds = if let Some(ev) = &d.eigenvalues {
+        if ev.len() != n0 {
+            return Err(cfg.err(
+                "data.eigenvalues",
+                format!("has {} values but n0 = {n0}; give one per input", ev.len()),
+            ));
+        }
+        if ev.iter().any(|v| !v.is_finite() || *v <= 0.0) {
+            return Err(cfg.err("data.eigenvalues", "must be finite and > 0"));
+        }
+        let dist = match d.distribution.as_deref().unwrap_or("gaussian") {
+            s => Distribution::from_name(s).ok_or_else(|| {
+                cfg.err(
+                    "data.distribution",
+                    format!("unknown distribution {s:?}; use gaussian, uniform or laplace"),
+                )
+            })?,
+        };
+        let mut rng = data::rng(cfg.raw.seed, stream::DATA);
+        Dataset::from_eigenvalues(ev, d.rotation.unwrap_or(true), dist, &mut rng)
+    } else if let Some(f) = &d.covariance {
+        let path = cfg.path(f);
+        let s = data::read_matrix(&path)?;
+        check_covariance(&path, &s, n0)?;
+        Dataset::from_covariance(s)
+    } else {
+        let path = cfg.path(d.samples.as_deref().unwrap_or_default());
+        let x = data::read_matrix(&path)?;
+        if x.ncols() != n0 {
+            return Err(Error::data(
+                path,
+                format!(
+                    "has {} columns but n0 = {n0}; one column per input",
+                    x.ncols()
+                ),
+            ));
+        }
+        Dataset::from_samples(x)
+    };
+    if d.n_samples.is_some() {
+        return Err(cfg.err(
+            "data.n_samples",
+            "is only used by nonlinear units; remove it",
+        ));
+    }
+    Ok(ds)
+}
+
+/// Sigma must be n0 x n0, symmetric and positive semi-definite.
+pub fn check_covariance(path: &std::path::Path, s: &DMatrix<f64>, n0: usize) -> Result<()> {
+    if s.nrows() != s.ncols() {
+        return Err(Error::data(
+            path,
+            format!("Sigma is {} x {} but must be square", s.nrows(), s.ncols()),
+        ));
+    }
+    if s.nrows() != n0 {
+        return Err(Error::data(
+            path,
+            format!("Sigma is {0} x {0} but n0 = {n0}", s.nrows()),
+        ));
+    }
+    let scale = s.amax().max(1e-300);
+    if (s - s.transpose()).amax() > 1e-10 * scale {
+        return Err(Error::data(
+            path,
+            "Sigma is not symmetric; give a symmetric matrix",
+        ));
+    }
+    let min = s.clone().symmetric_eigenvalues().min();
+    if min < -1e-10 * scale {
+        return Err(Error::data(
+            path,
+            format!("Sigma is not positive semi-definite (smallest eigenvalue {min:.3e})"),
+        ));
+    }
+    Ok(())
+}
+
+/// W0 of `[init]`: a file, random N(0, scale^2/n0) entries, or a critical point plus a
+/// random perturbation of Frobenius norm eps.
+fn initial_weights(cfg: &Config, spec: &Spectrum, n1: usize, n0: usize) -> Result<DMatrix<f64>> {
+    let init = cfg.raw.init.as_ref().ok_or_else(|| {
+        cfg.err(
+            "init",
+            "missing [init]; give weights = [file], scale, or saddle",
+        )
+    })?;
+    let mut rng = data::rng(cfg.raw.seed, stream::WEIGHTS);
+    let mut random = |scale: f64| DMatrix::from_fn(n1, n0, |_, _| scale * data::normal(&mut rng));
+    let chosen = [
+        init.weights.is_some(),
+        init.scale.is_some(),
+        init.saddle.is_some(),
+    ];
+    if chosen.iter().filter(|&&c| c).count() != 1 {
+        return Err(cfg.err("init", "give exactly one of weights, scale, saddle"));
+    }
+    if let Some(files) = &init.weights {
+        let layers = [n0, n1];
+        return Ok(super::weights_from_files(cfg, "init.weights", files, &layers)?.remove(0));
+    }
+    if let Some(scale) = init.scale {
+        let s = positive(cfg, "init.scale", scale)?;
+        return Ok(random(s / (n0 as f64).sqrt()));
+    }
+    let saddle = init.saddle.as_ref().expect("checked above");
+    if saddle.len() > n1 || saddle.iter().any(|&i| i == 0 || i > n0) {
+        return Err(cfg.err(
+            "init.saddle",
+            format!("give at most n1 = {n1} distinct eigenvector indices in 1..={n0}"),
+        ));
+    }
+    let mut subset: Vec<usize> = saddle.iter().map(|i| i - 1).collect();
+    subset.sort_unstable();
+    subset.dedup();
+    if subset.len() != saddle.len() {
+        return Err(cfg.err("init.saddle", "indices must be distinct"));
+    }
+    let eps = crate::config::non_negative(cfg, "init.eps", init.eps.unwrap_or(1e-6))?;
+    let p = random(1.0);
+    let p = if p.norm() > 0.0 {
+        p.clone() / p.norm() * eps
+    } else {
+        p
+    };
+    Ok(critical_weights(spec, n1, &subset) + p)
+}
+
+/// The averaged weight ODE tau_w dW/dt = F(W; Sigma) over vec(W) (column-major).
+#[derive(Debug)]
+pub struct AveragedLearning {
+    rule: Rule,
+    sigma: DMatrix<f64>,
+    tau_w: f64,
+    work: RefCell<(Workspace, DMatrix<f64>, DMatrix<f64>)>,
+}
+
+impl AveragedLearning {
+    /// The ODE of `rule` for an n1 x n0 net on Sigma.
+    pub fn new(rule: Rule, sigma: DMatrix<f64>, tau_w: f64, n1: usize) -> Self {
+        let n0 = sigma.nrows();
+        AveragedLearning {
+            rule,
+            sigma,
+            tau_w,
+            work: RefCell::new((
+                Workspace::new(n1, n0),
+                DMatrix::zeros(n1, n0),
+                DMatrix::zeros(n1, n0),
+            )),
+        }
+    }
+}
+
+impl OdeSystem for AveragedLearning {
+    fn dim(&self) -> usize {
+        self.sigma.nrows() * self.work.borrow().1.nrows()
+    }
+
+    fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
+        let mut guard = self.work.borrow_mut();
+        let (ws, w, out) = &mut *guard;
+        w.as_mut_slice().copy_from_slice(y);
+        flow(&self.rule, w, &Moment::Matrix(&self.sigma), ws, out);
+        for (d, f) in dy.iter_mut().zip(out.iter()) {
+            *d = f / self.tau_w;
+        }
+    }
+
+    fn state_name(&self, i: usize) -> String {
+        let n1 = self.work.borrow().1.nrows();
+        format!("W[{},{}]", i % n1 + 1, i / n1 + 1)
+    }
+
+    fn divergence_hint(&self) -> String {
+        "the weights blew up; start from smaller weights or check the rule".into()
+    }
+}
+
+/// Per-output metrics of a weight matrix.
+struct Metrics<'a> {
+    spec: &'a LearningSpec,
+    phi_top: DMatrix<f64>,
+    ws: Workspace,
+    f: DMatrix<f64>,
+}
+
+impl<'a> Metrics<'a> {
+    fn new(spec: &'a LearningSpec) -> Self {
+        let (n1, n0) = spec.w0.shape();
+        Metrics {
+            spec,
+            phi_top: spec.spectrum.top(n1),
+            ws: Workspace::new(n1, n0),
+            f: DMatrix::zeros(n1, n0),
+        }
+    }
+
+    fn header(&self) -> Vec<String> {
+        let (n1, n0) = self.spec.w0.shape();
+        let mut h: Vec<String> = ["t", "J", "grad_norm", "subspace_error", "orth_error"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if n1 * n0 <= MAX_OVERLAP_COLUMNS {
+            for i in 1..=n1 {
+                for j in 1..=n0 {
+                    h.push(format!("c{i}_{j}"));
+                }
+            }
+        }
+        h
+    }
+
+    /// t, J, ||F||, subspace error, orthonormality error, overlaps w_i . phi_j.
+    fn row(&mut self, t: f64, w: &DMatrix<f64>, row: &mut Vec<f64>) {
+        let sigma = Moment::Matrix(self.spec.dataset.sigma());
+        let j = reconstruction_error(&self.spec.rule, w, &sigma, &mut self.ws);
+        flow(&self.spec.rule, w, &sigma, &mut self.ws, &mut self.f);
+        row.clear();
+        row.extend([
+            t,
+            j,
+            self.f.norm() / self.spec.tau_w,
+            subspace_error(w, &self.phi_top),
+            orth_error(w),
+        ]);
+        let (n1, n0) = w.shape();
+        if n1 * n0 <= MAX_OVERLAP_COLUMNS {
+            let c = w * &self.spec.spectrum.vectors;
+            for i in 0..n1 {
+                for k in 0..n0 {
+                    row.push(c[(i, k)]);
+                }
+            }
+        }
+    }
+}
+
+/// Runs a learning spec, calling `observe(t, W, row)` at every output time; returns
+/// the final W and a JSON description of the solver work.
+pub fn simulate(
+    spec: &LearningSpec,
+    mut observe: impl FnMut(f64, &DMatrix<f64>, &[f64]) -> Result<()>,
+) -> Result<(DMatrix<f64>, serde_json::Value)> {
+    let mut metrics = Metrics::new(spec);
+    let mut row = Vec::new();
+    let (n1, n0) = spec.w0.shape();
+    match spec.mode {
+        Mode::Averaged => {
+            let sys = AveragedLearning::new(
+                spec.rule.clone(),
+                spec.dataset.sigma().clone(),
+                spec.tau_w,
+                n1,
+            );
+            let mut w = DMatrix::zeros(n1, n0);
+            let mut obs = |t: f64, y: &[f64], _dy: &[f64]| -> Result<()> {
+                w.as_mut_slice().copy_from_slice(y);
+                metrics.row(t, &w, &mut row);
+                observe(t, &w, &row)
+            };
+            let (y, stats) =
+                solver::integrate(&sys, 0.0, spec.w0.as_slice(), &spec.solver, &mut obs)?;
+            Ok((
+                DMatrix::from_column_slice(n1, n0, &y),
+                json!({"method": spec.solver.method.name(), "rtol": spec.solver.rtol,
+                       "atol": spec.solver.atol, "accepted_steps": stats.accepted_steps,
+                       "rejected_steps": stats.rejected_steps, "rhs_evals": stats.rhs_evals,
+                       "outputs": stats.outputs}),
+            ))
+        }
+        Mode::Stochastic { eta, decay, batch } => {
+            let mut rng = data::rng(spec.seed, stream::SAMPLES);
+            let mut x = DMatrix::zeros(batch, n0);
+            let mut ws = Workspace::new(n1, n0);
+            let mut f = DMatrix::zeros(n1, n0);
+            let mut w = spec.w0.clone();
+            let (t_end, dt) = (spec.solver.t_end, spec.solver.output_dt);
+            let (mut t, mut k, mut next) = (0.0, 0u64, 1u64);
+            metrics.row(t, &w, &mut row);
+            observe(t, &w, &row)?;
+            while t < t_end {
+                let step = decay
+                    .map_or(eta, |d| eta / (1.0 + k as f64 / d))
+                    .min(t_end - t);
+                spec.dataset.sample_into(&mut x, &mut rng);
+                flow(&spec.rule, &w, &Moment::Samples(&x), &mut ws, &mut f);
+                w += &f * (step / spec.tau_w);
+                t = if t_end - t - step < 1e-12 * t_end {
+                    t_end
+                } else {
+                    t + step
+                };
+                k += 1;
+                if let Some(v) = w
+                    .iter()
+                    .find(|v| !(v.abs() <= spec.solver.divergence_bound))
+                {
+                    return Err(Error::Diverged {
+                        time: t,
+                        quantity: "W".into(),
+                        value: *v,
+                        hint:
+                            "the stochastic step is too large; lower learning.eta or add eta_decay"
+                                .into(),
+                    });
+                }
+                if spec
+                    .solver
+                    .interrupt
+                    .as_ref()
+                    .is_some_and(|i| i.load(std::sync::atomic::Ordering::Relaxed))
+                {
+                    return Err(Error::Interrupted { time: t });
+                }
+                if t >= next as f64 * dt - 1e-12 * dt || t >= t_end {
+                    next = (t / dt + 1e-9).floor() as u64 + 1;
+                    metrics.row(t, &w, &mut row);
+                    observe(t, &w, &row)?;
+                }
+            }
+            Ok((
+                w,
+                json!({"method": "stochastic", "eta": eta, "eta_decay": decay,
+                           "batch": batch, "steps": k}),
+            ))
+        }
+    }
+}
+
+/// Runs a learning experiment and writes its outputs.
+pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
+    let mut spec = LearningSpec::from_config(cfg)?;
+    spec.solver.interrupt = opts.interrupt.clone();
+    let mut run = Run::start(cfg, opts)?;
+    let metrics = Metrics::new(&spec);
+    let head = metrics.header();
+    let mut csv = CsvStream::create(&run.dir().file("trajectory.csv"), &head)?;
+    let mut plot = Decimator::new(4000);
+    let bar = progress(opts);
+    let t_end = spec.solver.t_end;
+    let mut j_max_increase = 0.0f64;
+    let mut j_last = f64::NAN;
+    let result = simulate(&spec, |t, _w, row| {
+        let d = row[1] - j_last;
+        if d > 0.0 {
+            j_max_increase = j_max_increase.max(d);
+        }
+        j_last = row[1];
+        csv.row(row)?;
+        plot.push(row);
+        tick(&bar, t, t_end);
+        Ok(())
+    });
+    bar.finish_and_clear();
+    csv.flush()?;
+    let (n1, _) = spec.w0.shape();
+    let lam = &spec.spectrum.values;
+    run.set(
+        "learning",
+        json!({
+            "rule": spec.rule.describe(),
+            "mode": match spec.mode { Mode::Averaged => "averaged", Mode::Stochastic { .. } => "stochastic" },
+            "tau_w": spec.tau_w,
+            "eigenvalues": lam.as_slice(),
+            "J_min_predicted": spec.spectrum.plateau(&(0..n1).collect::<Vec<_>>()),
+            "J_max_increase": j_max_increase,
+        }),
+    );
+    let outcome = result.and_then(|(w, solver_json)| {
+        run.set("solver", solver_json);
+        crate::data::write_matrix(&run.dir().file("W1.csv"), &w)?;
+        let cos = alignment(&w, &spec.spectrum);
+        let last = plot.rows().last().cloned().unwrap_or_default();
+        run.set(
+            "final",
+            json!({
+                "t": last.first(), "J": last.get(1), "grad_norm": last.get(2),
+                "subspace_error": last.get(3), "orth_error": last.get(4),
+                "abs_cos_rows_vs_eigenvectors": (0..n1).map(|i| cos.row(i).iter().copied().collect::<Vec<_>>()).collect::<Vec<_>>(),
+                "rows_aligned_in_order": rows_aligned_in_order(&cos, ALIGNED),
+            }),
+        );
+        Ok(())
+    });
+    plots(&run, &plot, &head, &spec)?;
+    run.finish(outcome)
+}
+
+/// True when |cos(w_i, phi_i)| >= `threshold` for every row i: the rows have become the
+/// individual eigenvectors in order (true PCA, not a rotation of the subspace).
+pub fn rows_aligned_in_order(cos: &DMatrix<f64>, threshold: f64) -> bool {
+    (0..cos.nrows()).all(|i| cos[(i, i)] >= threshold)
+}
+
+/// learning.png (J vs t on a log time axis with the plateau levels) and
+/// overlaps.png (w_i . phi_j vs t).
+fn plots(run: &Run, plot: &Decimator, head: &[String], spec: &LearningSpec) -> Result<()> {
+    let (n1, n0) = spec.w0.shape();
+    let rows = plot.rows();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let positive_t = |s: Vec<(f64, f64)>| s.into_iter().filter(|p| p.0 > 0.0).collect::<Vec<_>>();
+    let mut levels: Vec<(f64, String)> = Vec::new();
+    if n0 <= 12 {
+        let mut seen: Vec<f64> = Vec::new();
+        for k in 0..=n1 {
+            // The plateau of the top-k eigenvectors (the staircase a tiny W0 descends).
+            let v = spec.spectrum.plateau(&(0..k).collect::<Vec<_>>());
+            if !seen.iter().any(|s| (s - v).abs() < 1e-12) {
+                seen.push(v);
+                levels.push((v, "plateau levels 1/2 (tr Sigma - sum_S lambda)".into()));
+            }
+        }
+    }
+    Figure {
+        title: format!("Reconstruction error J(t), {}", spec.rule.describe()),
+        x_label: "t (log scale)".into(),
+        y_label: "J".into(),
+        log_x: true,
+        series: vec![Series::new("J", positive_t(plot.series(1)))],
+        hlines: levels,
+        ..Default::default()
+    }
+    .save(&run.dir().file("learning"))?;
+    if head.len() > 5 {
+        Figure {
+            title: "Overlaps w_i . phi_j".into(),
+            x_label: "t (log scale)".into(),
+            y_label: "w_i . phi_j".into(),
+            log_x: true,
+            series: (5..head.len())
+                .map(|c| Series::new(head[c].clone(), positive_t(plot.series(c))))
+                .collect(),
+            ..Default::default()
+        }
+        .save(&run.dir().file("overlaps"))?;
+    }
+    Ok(())
+}
