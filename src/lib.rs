@@ -13,6 +13,7 @@
 
 pub mod activation;
 pub mod analysis;
+pub mod check;
 pub mod config;
 pub mod data;
 pub mod dataset;

@@ -28,6 +28,12 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Run fast numerical checks of every theorem; print a table, write check.csv.
+    Check {
+        /// Output directory for check.csv and plots (default runs/check).
+        #[arg(long, default_value = "runs/check")]
+        out: PathBuf,
+    },
 }
 
 fn main() -> ExitCode {
@@ -45,6 +51,38 @@ fn main() -> ExitCode {
         let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
     }
     match cli.command {
+        Command::Check { out } => match lmser::check::run_all(&out) {
+            Ok(rows) => {
+                for r in &rows {
+                    println!(
+                        "{:<26} {:<22} slides: {}",
+                        r.claim,
+                        r.verdict.name(),
+                        r.slides
+                    );
+                    println!("{:<26} measured: {}", "", r.measured);
+                }
+                println!("wrote {}", out.join("check.csv").display());
+                let bugs: Vec<_> = rows
+                    .iter()
+                    .filter(|r| r.is_bug())
+                    .map(|r| r.claim)
+                    .collect();
+                if bugs.is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    eprintln!(
+                        "error: the simulator disagrees with theory it implements: {}",
+                        bugs.join(", ")
+                    );
+                    ExitCode::from(1)
+                }
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::from(e.exit_code() as u8)
+            }
+        },
         Command::Run { config, out, quiet } => {
             let opts = RunOptions {
                 out,

@@ -1,0 +1,505 @@
+//! `lmser check`: fast numerical checks of every theorem the simulator implements and
+//! of the slides' printed claims, as a table (claim, what the slides say, measured,
+//! verdict). A failed check of mathematics the simulator itself implements (Theorem 1
+//! for E, Theorem 2, the gradient-flow identity) is a bug and makes the command fail;
+//! a printed claim of the slides that measures false is reported, not an error.
+
+use crate::activation::Activation;
+use crate::analysis::{
+    CriticalKind, Spectrum, alignment, critical_weights, landscape, predicted_saddles, theorem4,
+};
+use crate::data;
+use crate::dataset::{Dataset, Distribution, random_orthogonal};
+use crate::error::Result;
+use crate::experiment::learning::{ALIGNED, LearningSpec, Mode, rows_aligned_in_order, simulate};
+use crate::learning::{Moment, Placement, Rule, Workspace, flow, reconstruction_error};
+use crate::network::{Network, Top};
+use crate::neurons::NeuronDynamics;
+use crate::plot::{Figure, Series};
+use crate::solver::{self, Method, SolverOptions};
+use nalgebra::{DMatrix, DVector};
+use std::path::Path;
+
+/// Verdict of one check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    Holds,
+    Fails,
+    HoldsWithConditions,
+}
+
+impl Verdict {
+    /// Name written to check.csv.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Holds => "holds",
+            Verdict::Fails => "fails",
+            Verdict::HoldsWithConditions => "holds-with-conditions",
+        }
+    }
+}
+
+/// One row of the check table.
+#[derive(Debug, Clone)]
+pub struct CheckRow {
+    pub claim: &'static str,
+    pub slides: &'static str,
+    pub measured: String,
+    pub verdict: Verdict,
+    /// True when a failure means the simulator disagrees with mathematics it
+    /// implements (a bug), false for claims of the slides under test.
+    pub implemented: bool,
+}
+
+impl CheckRow {
+    /// True when this row reveals a bug.
+    pub fn is_bug(&self) -> bool {
+        self.implemented && self.verdict == Verdict::Fails
+    }
+}
+
+fn row(
+    claim: &'static str,
+    slides: &'static str,
+    measured: String,
+    verdict: Verdict,
+    implemented: bool,
+) -> CheckRow {
+    CheckRow {
+        claim,
+        slides,
+        measured,
+        verdict,
+        implemented,
+    }
+}
+
+/// A random net with the given activation (weights N(0, scale^2/n_{k-1})).
+fn random_net(sizes: &[usize], act: Activation, scale: f64, seed: u64) -> (Network, DVector<f64>) {
+    let ws = crate::experiment::random_weights(sizes, scale, seed);
+    let k = sizes.len() - 1;
+    let net = Network::new(sizes.to_vec(), ws, vec![act; k], vec![1.0; k], Top::Free)
+        .expect("valid shapes");
+    let mut rng = data::rng(seed, 2);
+    let x = DVector::from_fn(sizes[0], |_, _| data::normal(&mut rng));
+    (net, x)
+}
+
+/// Largest increase of E and of the printed J_net over one neuron trajectory.
+fn energy_increases(
+    net: Network,
+    x: DVector<f64>,
+    opts: &SolverOptions,
+) -> Result<(f64, f64, f64)> {
+    let dyn_ = NeuronDynamics::new(net, x);
+    let z0 = dyn_
+        .feedforward()
+        .iter()
+        .map(|v| 0.5 * v + 0.25)
+        .collect::<Vec<_>>();
+    let (mut le, mut lp, mut ie, mut ip, mut scale) = (f64::NAN, f64::NAN, 0.0f64, 0.0f64, 1.0f64);
+    let mut obs = |_t: f64, z: &[f64], _dz: &[f64]| -> Result<()> {
+        let (e, p) = (dyn_.energy(z), dyn_.printed_energy(z));
+        ie = ie.max(e - le);
+        ip = ip.max(p - lp);
+        scale = scale.max(e.abs());
+        (le, lp) = (e, p);
+        Ok(())
+    };
+    solver::integrate(&dyn_, 0.0, &z0, opts, &mut obs)?;
+    Ok((ie, ip, scale))
+}
+
+/// Theorem 1 on random logistic and tanh nets: rows for E and for the printed J_net.
+pub fn theorem1(nets: u64) -> Result<Vec<CheckRow>> {
+    let mut opts = SolverOptions::new(Method::Dopri5, 20.0);
+    opts.rtol = 1e-10;
+    opts.atol = 1e-12;
+    opts.output_dt = 0.02;
+    let (mut max_e, mut max_p, mut rises, mut tol) = (0.0f64, 0.0f64, 0, 0.0f64);
+    for seed in 0..nets {
+        let act = if seed % 2 == 0 {
+            Activation::Logistic
+        } else {
+            Activation::Tanh { beta: 1.5 }
+        };
+        let sizes = if seed % 3 == 0 {
+            vec![6, 5, 4, 3]
+        } else {
+            vec![5, 4, 3]
+        };
+        let (net, x) = random_net(&sizes, act, 2.5, 1000 + seed);
+        let (ie, ip, scale) = energy_increases(net, x, &opts)?;
+        let t = 1e-9 * scale;
+        tol = tol.max(t);
+        max_e = max_e.max(ie);
+        max_p = max_p.max(ip);
+        if ip > t {
+            rises += 1;
+        }
+    }
+    Ok(vec![
+        row(
+            "theorem1-energy",
+            "the perceptron phase settles to a minimum of an energy",
+            format!(
+                "largest increase of E over {nets} random logistic/tanh nets: {max_e:.2e} (tolerance {tol:.1e}, rtol 1e-10)"
+            ),
+            if max_e <= tol {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            true,
+        ),
+        row(
+            "theorem1-printed-energy",
+            "J_net as printed (eqn 3) is that energy",
+            format!("printed J_net rose on {rises} of {nets} nets, by up to {max_p:.2e}"),
+            if rises == 0 {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            false,
+        ),
+    ])
+}
+
+/// A Sigma with eigenvalues `lam` in a seeded random basis.
+pub fn random_sigma(lam: &[f64], seed: u64) -> DMatrix<f64> {
+    let mut rng = data::rng(seed, 4);
+    Dataset::from_eigenvalues(lam, true, Distribution::Gaussian, &mut rng)
+        .sigma()
+        .clone()
+}
+
+/// Theorem 2: stationarity, plateau levels and classification of every critical set.
+pub fn theorem2() -> Vec<CheckRow> {
+    let cases: [(&[f64], usize); 3] = [
+        (&[5.0, 3.0, 1.5, 0.8, 0.3], 2),
+        (&[4.0, 3.0, 2.0, 1.0, 0.5, 0.25], 3),
+        (&[2.0, 1.0, 0.5, 0.25], 1),
+    ];
+    let (mut max_grad, mut max_j, mut counts_ok) = (0.0f64, 0.0f64, true);
+    let mut counts = Vec::new();
+    for (i, (lam, n1)) in cases.iter().enumerate() {
+        let sigma = random_sigma(lam, 50 + i as u64);
+        let pts = landscape(&sigma, *n1, 1e-6 * lam[0]);
+        max_grad = pts.iter().map(|p| p.grad_norm).fold(max_grad, f64::max);
+        max_j = pts
+            .iter()
+            .map(|p| (p.j - p.j_predicted).abs())
+            .fold(max_j, f64::max);
+        let saddles = pts
+            .iter()
+            .filter(|p| p.kind == CriticalKind::Saddle)
+            .count() as u64;
+        let minima: Vec<_> = pts
+            .iter()
+            .filter(|p| p.kind == CriticalKind::Minimum)
+            .collect();
+        let maxima = pts
+            .iter()
+            .filter(|p| p.kind == CriticalKind::Maximum)
+            .count();
+        let ok = saddles == predicted_saddles(lam.len(), *n1)
+            && minima.len() == 1
+            && minima[0].subset == (0..*n1).collect::<Vec<_>>()
+            && maxima == 1;
+        counts_ok &= ok;
+        counts.push(format!(
+            "(n0={}, n1={}): {} saddles (predicted {}), {} minimum, {} maximum",
+            lam.len(),
+            n1,
+            saddles,
+            predicted_saddles(lam.len(), *n1),
+            minima.len(),
+            maxima
+        ));
+    }
+    vec![
+        row(
+            "theorem2-critical-points",
+            "critical points are W = R D P Phi^T",
+            format!(
+                "max ||dW/dt|| at the {} representatives: {max_grad:.1e}; max |J - 1/2(tr Sigma - sum_S lambda)|: {max_j:.1e}",
+                "enumerated"
+            ),
+            if max_grad < 1e-10 && max_j < 1e-10 {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            true,
+        ),
+        row(
+            "landscape-saddle-count",
+            "one minimum (principal subspace) and sum_{i<=n1} C(n0,i) - 1 saddles",
+            counts.join("; "),
+            if counts_ok {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            true,
+        ),
+    ]
+}
+
+/// The averaged LMSER ODE is -grad J: central differences of J at random W.
+pub fn gradient_flow() -> CheckRow {
+    let sigma = random_sigma(&[5.0, 3.0, 1.5, 0.8, 0.3], 7);
+    let c = Moment::Matrix(&sigma);
+    let rule = Rule::lmser();
+    let mut ws = Workspace::new(2, 5);
+    let mut worst = 0.0f64;
+    let mut rng = data::rng(8, 1);
+    for _ in 0..20 {
+        let w = DMatrix::from_fn(2, 5, |_, _| 0.7 * data::normal(&mut rng));
+        let mut f = DMatrix::zeros(2, 5);
+        flow(&rule, &w, &c, &mut ws, &mut f);
+        let h = 1e-5;
+        for i in 0..w.len() {
+            let (mut wp, mut wm) = (w.clone(), w.clone());
+            wp[i] += h;
+            wm[i] -= h;
+            let d = (reconstruction_error(&rule, &wp, &c, &mut ws)
+                - reconstruction_error(&rule, &wm, &c, &mut ws))
+                / (2.0 * h);
+            worst = worst.max((d + f[i]).abs() / (1.0 + f.amax()));
+        }
+    }
+    row(
+        "averaged-is-gradient-flow",
+        "LMSER learning is gradient descent on J",
+        format!(
+            "max |dJ/dW (central differences, h = 1e-5) + F(W)| / (1 + max|F|) over 20 random W: {worst:.1e} (tolerance 1e-7)"
+        ),
+        if worst < 1e-7 {
+            Verdict::Holds
+        } else {
+            Verdict::Fails
+        },
+        true,
+    )
+}
+
+/// Theorem 4 over random W of several scales, W with orthonormal rows, and W near
+/// critical points. Returns the rows and the ratios per family.
+pub fn theorem4_check() -> (Vec<CheckRow>, Vec<(String, Vec<f64>)>) {
+    let lam = [5.0, 3.0, 1.5, 0.8, 0.3];
+    let sigma = random_sigma(&lam, 9);
+    let spec = Spectrum::of(&sigma);
+    let mut rng = data::rng(10, 1);
+    let mut families: Vec<(String, Vec<f64>)> = Vec::new();
+    let (mut min_inner, mut total, mut negative) = (f64::MAX, 0, 0);
+    let mut push = |name: &str, w: DMatrix<f64>, fam: &mut Vec<(String, Vec<f64>)>| {
+        let (inner, ratio) = theorem4(&w, &sigma);
+        min_inner = min_inner.min(inner);
+        total += 1;
+        if inner < 0.0 {
+            negative += 1;
+        }
+        match fam.iter_mut().find(|(n, _)| n == name) {
+            Some((_, v)) => v.push(ratio),
+            None => fam.push((name.to_string(), vec![ratio])),
+        }
+    };
+    for scale in [0.1, 0.5, 1.0, 2.0, 5.0] {
+        for _ in 0..100 {
+            let w = DMatrix::from_fn(2, 5, |_, _| scale / 5f64.sqrt() * data::normal(&mut rng));
+            push(&format!("random, scale {scale}"), w, &mut families);
+        }
+    }
+    for _ in 0..200 {
+        let q = random_orthogonal(5, &mut rng);
+        push("orthonormal rows", q.rows(0, 2).into_owned(), &mut families);
+    }
+    for subset in crate::analysis::subsets(5, 2).into_iter().skip(1) {
+        for _ in 0..10 {
+            let p = DMatrix::from_fn(2, 5, |_, _| 1e-3 * data::normal(&mut rng));
+            push(
+                "near critical points",
+                critical_weights(&spec, 2, &subset) + p,
+                &mut families,
+            );
+        }
+    }
+    let mut parts = Vec::new();
+    let mut max_dev = 0.0f64;
+    for (name, r) in &families {
+        let (lo, hi) = r
+            .iter()
+            .fold((f64::MAX, f64::MIN), |(a, b), &v| (a.min(v), b.max(v)));
+        max_dev = r.iter().fold(max_dev, |m, v| m.max((v - 2.0).abs()));
+        parts.push(format!("{name}: ratio in [{lo:.3}, {hi:.3}]"));
+    }
+    let rows = vec![
+        row(
+            "theorem4-sign",
+            "<E vec G_0, E vec G> > 0 (Oja's direction projects positively on LMSER's)",
+            format!(
+                "{negative} of {total} W gave a negative inner product; smallest {min_inner:.3e}"
+            ),
+            if negative == 0 {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            false,
+        ),
+        row(
+            "theorem4-equality",
+            "<E vec G_0, E vec G> = 2 ||E vec G_0||^2",
+            format!(
+                "ratio <G_0,G>/||G_0||^2 (2 if the equality held; max |ratio - 2| = {max_dev:.3}): {}",
+                parts.join("; ")
+            ),
+            if max_dev < 1e-6 {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            false,
+        ),
+    ];
+    (rows, families)
+}
+
+/// The rules compared for symmetry breaking, with their labels.
+pub fn symmetry_rules(gains: &DVector<f64>) -> Vec<(String, Rule)> {
+    let mut rules = vec![("lmser (no amplification)".to_string(), Rule::lmser())];
+    for p in Placement::ALL {
+        rules.push((
+            format!("lmser placement {}", p.name()),
+            Rule::Lmser {
+                gains: Some(gains.clone()),
+                placement: p,
+            },
+        ));
+    }
+    rules.push((
+        "oja-weighted theta A^-1".into(),
+        Rule::OjaWeighted {
+            theta: gains.map(|a| 1.0 / a),
+        },
+    ));
+    rules.push((
+        "oja-weighted theta A".into(),
+        Rule::OjaWeighted {
+            theta: gains.clone(),
+        },
+    ));
+    rules
+}
+
+/// Runs each rule of [`symmetry_rules`] from `starts` random W0 on the averaged ODE
+/// and counts the runs whose rows end aligned with the eigenvectors in order.
+/// Returns (label, aligned runs, finished runs, smallest |cos(w_i, phi_i)|).
+pub fn symmetry_breaking(starts: u64, t_end: f64) -> Vec<(String, u64, u64, f64)> {
+    let lam = [4.0, 2.5, 1.5, 0.8, 0.4, 0.2];
+    let gains = DVector::from_vec(vec![3.0, 2.0, 1.0]);
+    let dataset =
+        Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(11, 4));
+    let spectrum = Spectrum::of(dataset.sigma());
+    let mut out = Vec::new();
+    for (label, rule) in symmetry_rules(&gains) {
+        let (mut aligned, mut done, mut worst) = (0, 0, 1.0f64);
+        for s in 0..starts {
+            let mut rng = data::rng(100 + s, 1);
+            let w0 = DMatrix::from_fn(3, 6, |_, _| 0.3 * data::normal(&mut rng));
+            let mut solver = SolverOptions::new(Method::Dop853, t_end);
+            solver.rtol = 1e-9;
+            solver.atol = 1e-12;
+            solver.output_dt = t_end / 10.0;
+            let spec = LearningSpec {
+                dataset: dataset.clone(),
+                spectrum: spectrum.clone(),
+                rule: rule.clone(),
+                mode: Mode::Averaged,
+                tau_w: 1.0,
+                w0,
+                solver,
+                seed: s,
+            };
+            if let Ok((w, _)) = simulate(&spec, |_, _, _| Ok(())) {
+                done += 1;
+                let cos = alignment(&w, &spectrum);
+                if rows_aligned_in_order(&cos, ALIGNED) {
+                    aligned += 1;
+                }
+                worst = (0..3).map(|i| cos[(i, i)]).fold(worst, f64::min);
+            }
+        }
+        out.push((label, aligned, done, worst));
+    }
+    out
+}
+
+/// The symmetry-breaking row of the table.
+pub fn symmetry_row(results: &[(String, u64, u64, f64)]) -> CheckRow {
+    let breaks: Vec<&str> = results
+        .iter()
+        .filter(|r| r.2 > 0 && r.1 == r.2)
+        .map(|r| r.0.as_str())
+        .collect();
+    let measured = results
+        .iter()
+        .map(|(l, a, d, w)| {
+            format!("{l}: {a}/{d} runs aligned in order (min |cos(w_i,phi_i)| {w:.4})")
+        })
+        .collect::<Vec<_>>()
+        .join("; ");
+    row(
+        "symmetry-breaking",
+        "amplifying outputs z = A y makes rows converge to individual eigenvectors",
+        measured,
+        if breaks.is_empty() {
+            Verdict::Fails
+        } else {
+            Verdict::HoldsWithConditions
+        },
+        false,
+    )
+}
+
+/// Runs every check; writes `check.csv` and plots into `out`; returns the rows.
+pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
+    let dir = crate::output::RunDir::create(out)?;
+    let mut rows = theorem1(20)?;
+    rows.extend(theorem2());
+    rows.push(gradient_flow());
+    let (t4, families) = theorem4_check();
+    rows.extend(t4);
+    let sym = symmetry_breaking(4, 150.0);
+    rows.push(symmetry_row(&sym));
+    let mut csv = String::from("claim,measured,verdict\n");
+    for r in &rows {
+        csv.push_str(&format!(
+            "{},\"{}\",{}\n",
+            r.claim,
+            r.measured.replace('"', "'"),
+            r.verdict.name()
+        ));
+    }
+    crate::output::write_atomic(&dir.file("check.csv"), csv.as_bytes())?;
+    Figure {
+        title: "Theorem 4: <E G_0, E G> / ||E G_0||^2 (the slides claim 2)".into(),
+        x_label: "sample".into(),
+        y_label: "ratio".into(),
+        series: families
+            .iter()
+            .map(|(n, r)| {
+                Series::new(
+                    n.clone(),
+                    r.iter().enumerate().map(|(i, v)| (i as f64, *v)).collect(),
+                )
+            })
+            .collect(),
+        hlines: vec![(2.0, "printed value 2".into())],
+        ..Default::default()
+    }
+    .save(&dir.file("theorem4"))?;
+    Ok(rows)
+}
