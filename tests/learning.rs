@@ -1,0 +1,192 @@
+//! Learning dynamics against closed forms and reference runs (THEORY.md sections 2-5).
+
+use lmser::analysis::{CriticalKind, Spectrum, landscape, predicted_saddles};
+use lmser::check::random_sigma;
+use lmser::data;
+use lmser::dataset::{Dataset, Distribution};
+use lmser::experiment::learning::{AveragedLearning, LearningSpec, Mode, simulate};
+use lmser::learning::{Moment, Rule, Workspace, flow, reconstruction_error};
+use lmser::solver::{self, Method, SolverOptions};
+use nalgebra::{DMatrix, DVector};
+
+fn opts(method: Method, t_end: f64) -> SolverOptions {
+    let mut o = SolverOptions::new(method, t_end);
+    o.rtol = 1e-11;
+    o.atol = 1e-13;
+    o.output_dt = t_end / 20.0;
+    o.step = 1e-3;
+    o
+}
+
+/// W = diag(a_i) Phi_S^T keeps its rows on the eigenvectors, and each a_i^2 = b_i follows
+/// a logistic law: LMSER db/dt = 4 lambda_i b (1 - b), Oja db/dt = 2 lambda_i b (1 - b),
+/// so b(t) = 1 / (1 + (1/b0 - 1) e^{-k lambda t}). Every solver path must match it at
+/// every output time: adaptive ones to ~10 rtol, RK4 with h = 1e-3 to C h^4 ~ 1e-10.
+#[test]
+fn averaged_rules_follow_the_closed_form_on_eigenvector_rows() {
+    let lam = [3.0, 2.0, 1.0, 0.5];
+    let sigma = random_sigma(&lam, 3);
+    let spec = Spectrum::of(&sigma);
+    let a0 = [0.1, 0.3];
+    for (rule, k) in [(Rule::lmser(), 4.0), (Rule::Oja, 2.0)] {
+        for method in [Method::Dopri5, Method::Dop853, Method::Rk4] {
+            let mut w0 = DMatrix::zeros(2, 4);
+            for i in 0..2 {
+                w0.row_mut(i).copy_from(&(spec.vectors.column(i).transpose() * a0[i]));
+            }
+            let sys = AveragedLearning::new(rule.clone(), sigma.clone(), 1.0, 2);
+            let mut worst = 0.0f64;
+            let mut obs = |t: f64, y: &[f64], _: &[f64]| -> lmser::Result<()> {
+                let w = DMatrix::from_column_slice(2, 4, y);
+                for i in 0..2 {
+                    let b0 = a0[i] * a0[i];
+                    let b = 1.0 / (1.0 + (1.0 / b0 - 1.0) * (-k * lam[i] * t).exp());
+                    let exact = spec.vectors.column(i).transpose() * b.sqrt();
+                    worst = worst.max((w.row(i) - exact).amax());
+                }
+                Ok(())
+            };
+            solver::integrate(&sys, 0.0, w0.as_slice(), &opts(method, 3.0), &mut obs).unwrap();
+            assert!(worst < 1e-8, "{rule:?} {method:?}: max error {worst:e}");
+        }
+    }
+}
+
+/// F(W) = -dJ/dW for LMSER (averaged), checked by central differences of J with
+/// h = 1e-5: J is a quartic polynomial, so the error is h^2/6 |J'''| ~ 1e-9 relative.
+/// The gradient placement with gains is the gradient of its own J as well.
+#[test]
+fn averaged_lmser_is_minus_grad_j() {
+    let sigma = random_sigma(&[4.0, 2.0, 1.0, 0.5, 0.2], 5);
+    let c = Moment::Matrix(&sigma);
+    let mut rng = data::rng(6, 1);
+    let rules = [
+        Rule::lmser(),
+        Rule::Lmser {
+            gains: Some(DVector::from_vec(vec![2.0, 1.0])),
+            placement: lmser::learning::Placement::Gradient,
+        },
+    ];
+    for rule in rules {
+        let mut ws = Workspace::new(2, 5);
+        for _ in 0..5 {
+            let w = DMatrix::from_fn(2, 5, |_, _| 0.5 * data::normal(&mut rng));
+            let mut f = DMatrix::zeros(2, 5);
+            flow(&rule, &w, &c, &mut ws, &mut f);
+            for i in 0..w.len() {
+                let h = 1e-5;
+                let (mut wp, mut wm) = (w.clone(), w.clone());
+                wp[i] += h;
+                wm[i] -= h;
+                let d = (reconstruction_error(&rule, &wp, &c, &mut ws)
+                    - reconstruction_error(&rule, &wm, &c, &mut ws))
+                    / (2.0 * h);
+                assert!((d + f[i]).abs() < 1e-7 * (1.0 + f.amax()), "{rule:?} entry {i}");
+            }
+        }
+    }
+}
+
+/// J never increases along the averaged LMSER flow (a gradient flow), and the run
+/// ends at the predicted minimum 1/2 (tr Sigma - lambda_1 - lambda_2) to 1e-9.
+#[test]
+fn averaged_lmser_descends_to_the_principal_subspace() {
+    let lam = [5.0, 3.0, 1.5, 0.8, 0.3];
+    let dataset = Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(1, 4));
+    let spectrum = Spectrum::of(dataset.sigma());
+    let mut rng = data::rng(2, 1);
+    let w0 = DMatrix::from_fn(2, 5, |_, _| 0.2 * data::normal(&mut rng));
+    let spec = LearningSpec {
+        dataset,
+        spectrum: spectrum.clone(),
+        rule: Rule::lmser(),
+        mode: Mode::Averaged,
+        tau_w: 1.0,
+        w0,
+        solver: opts(Method::Dop853, 30.0),
+        seed: 0,
+    };
+    let mut last = f64::INFINITY;
+    let (w, _) = simulate(&spec, |_, _, row| {
+        // rtol 1e-11 on W moves J by far less than 1e-9.
+        assert!(row[1] <= last + 1e-9, "J rose from {last} to {}", row[1]);
+        last = row[1];
+        Ok(())
+    })
+    .unwrap();
+    assert!((last - spectrum.plateau(&[0, 1])).abs() < 1e-9);
+    assert!(lmser::learning::subspace_error(&w, &spectrum.top(2)) < 1e-6);
+}
+
+/// Stochastic learning approaches the averaged solution as the step shrinks: the
+/// fluctuation of W around the averaged path scales like sqrt(eta), so 16x smaller
+/// steps must give a clearly (> 2x) smaller deviation, averaged over seeds.
+#[test]
+fn stochastic_converges_to_averaged_as_step_shrinks() {
+    let lam = [3.0, 1.5, 0.7, 0.3];
+    let dataset = Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(4, 4));
+    let spectrum = Spectrum::of(dataset.sigma());
+    let mut rng = data::rng(5, 1);
+    let w0 = DMatrix::from_fn(2, 4, |_, _| 0.3 * data::normal(&mut rng));
+    let base = LearningSpec {
+        dataset,
+        spectrum,
+        rule: Rule::lmser(),
+        mode: Mode::Averaged,
+        tau_w: 1.0,
+        w0,
+        solver: opts(Method::Dop853, 2.0),
+        seed: 0,
+    };
+    let (w_avg, _) = simulate(&base, |_, _, _| Ok(())).unwrap();
+    let deviation = |eta: f64| -> f64 {
+        (0..8)
+            .map(|seed| {
+                let spec = LearningSpec {
+                    mode: Mode::Stochastic { eta, decay: None, batch: 4 },
+                    seed,
+                    ..base.clone()
+                };
+                let (w, _) = simulate(&spec, |_, _, _| Ok(())).unwrap();
+                (w - &w_avg).norm()
+            })
+            .sum::<f64>()
+            / 8.0
+    };
+    let (coarse, fine) = (deviation(0.04), deviation(0.0025));
+    assert!(fine < coarse / 2.0, "coarse {coarse:e}, fine {fine:e}");
+    assert!(fine < 0.1, "fine deviation {fine:e}");
+}
+
+/// Landscape counts and classes for several (n0, n1): one minimum at the principal
+/// subset, W = 0 the only maximum, sum_{i<=n1} C(n0, i) - 1 saddles, every
+/// representative stationary, and J on the predicted plateau.
+#[test]
+fn landscape_counts_and_classes() {
+    for (lam, n1) in [
+        (vec![3.0, 2.0, 1.0], 1usize),
+        (vec![3.0, 2.0, 1.0], 2),
+        (vec![5.0, 4.0, 2.0, 1.0, 0.5, 0.2, 0.1], 3),
+    ] {
+        let sigma = random_sigma(&lam, 21);
+        let pts = landscape(&sigma, n1, 1e-6 * lam[0]);
+        let n0 = lam.len();
+        let count = |k| pts.iter().filter(|p| p.kind == k).count() as u64;
+        assert_eq!(count(CriticalKind::Saddle), predicted_saddles(n0, n1));
+        assert_eq!(count(CriticalKind::Maximum), 1);
+        assert_eq!(count(CriticalKind::Minimum), 1);
+        for p in &pts {
+            // Representatives are exact critical points: ||F|| is rounding-level.
+            assert!(p.grad_norm < 1e-10, "{:?} grad {}", p.subset, p.grad_norm);
+            assert!((p.j - p.j_predicted).abs() < 1e-10);
+            if p.kind == CriticalKind::Minimum {
+                assert_eq!(p.subset, (0..n1).collect::<Vec<_>>());
+                // The flat bottom: n1 (n1 - 1) / 2 rotation directions have zero curvature.
+                assert_eq!(p.n_zero, n1 * (n1 - 1) / 2);
+            }
+            if p.subset.is_empty() {
+                assert_eq!(p.kind, CriticalKind::Maximum);
+            }
+        }
+    }
+}
