@@ -464,6 +464,157 @@ pub fn symmetry_row(results: &[(String, u64, u64, f64)]) -> CheckRow {
     )
 }
 
+/// A learning spec of the averaged ODE on `dataset` from `w0`.
+fn averaged_spec(
+    dataset: &Dataset,
+    rule: Rule,
+    w0: DMatrix<f64>,
+    t_end: f64,
+    outputs: f64,
+) -> LearningSpec {
+    let mut solver = SolverOptions::new(Method::Dop853, t_end);
+    solver.rtol = 1e-10;
+    solver.atol = 1e-14;
+    solver.output_dt = t_end / outputs;
+    LearningSpec {
+        spectrum: Spectrum::of(dataset.sigma()),
+        dataset: dataset.clone(),
+        rule,
+        mode: Mode::Averaged,
+        tau_w: 1.0,
+        w0,
+        solver,
+        seed: 0,
+    }
+}
+
+/// (eps, escape time) pairs, the fitted slope of t_esc against ln(1/eps), and 1/mu.
+pub type EscapeTimes = (Vec<(f64, f64)>, f64, f64);
+
+/// Escape from the saddle S = {1, 3}: start at the saddle plus a random perturbation
+/// of norm eps and record when J first falls below the plateau by half the gap to the
+/// next level. The linearisation predicts t_esc = (1/mu) ln(1/eps) + const, mu the
+/// unstable eigenvalue of the ODE's Jacobian (= -smallest Hessian eigenvalue).
+/// Returns (eps, t_esc) pairs, the fitted slope and 1/mu.
+pub fn escape_times() -> Result<EscapeTimes> {
+    let lam = [5.0, 3.0, 1.5, 0.8, 0.3];
+    let dataset =
+        Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(12, 4));
+    let spec = Spectrum::of(dataset.sigma());
+    let saddle = [0usize, 2];
+    let ws = critical_weights(&spec, 2, &saddle);
+    let mu = -crate::analysis::hessian(&Rule::lmser(), &ws, dataset.sigma())
+        .symmetric_eigenvalues()
+        .min();
+    let level = spec.plateau(&saddle);
+    let threshold = level - 0.5 * (level - spec.plateau(&[0, 1]));
+    let mut rng = data::rng(13, 1);
+    let dir = DMatrix::from_fn(2, 5, |_, _| data::normal(&mut rng));
+    let dir = &dir / dir.norm();
+    let mut points = Vec::new();
+    for e in 2..=10 {
+        let eps = 10f64.powi(-e);
+        let t_end = 4.0 + 1.2 * (1.0 / eps).ln() / mu;
+        let s = averaged_spec(&dataset, Rule::lmser(), &ws + &dir * eps, t_end, 4000.0);
+        let mut t_esc = f64::NAN;
+        simulate(&s, |t, _, row| {
+            if t_esc.is_nan() && row[1] < threshold {
+                t_esc = t;
+            }
+            Ok(())
+        })?;
+        points.push((eps, t_esc));
+    }
+    let xs: Vec<f64> = points.iter().map(|p| (1.0 / p.0).ln()).collect();
+    let ys: Vec<f64> = points.iter().map(|p| p.1).collect();
+    let n = xs.len() as f64;
+    let (mx, my) = (xs.iter().sum::<f64>() / n, ys.iter().sum::<f64>() / n);
+    let slope = xs
+        .iter()
+        .zip(&ys)
+        .map(|(x, y)| (x - mx) * (y - my))
+        .sum::<f64>()
+        / xs.iter().map(|x| (x - mx).powi(2)).sum::<f64>();
+    Ok((points, slope, 1.0 / mu))
+}
+
+/// The escape-time row of the table.
+pub fn escape_row(slope: f64, predicted: f64) -> CheckRow {
+    let rel = (slope - predicted).abs() / predicted;
+    row(
+        "saddle-escape-time",
+        "learning sits on saddle plateaux before escaping",
+        format!(
+            "escape time from saddle {{1,3}} vs ln(1/eps), eps = 1e-2..1e-10: fitted slope {slope:.4}, linearisation 1/mu = {predicted:.4} (relative difference {rel:.2e})"
+        ),
+        if rel < 0.05 {
+            Verdict::Holds
+        } else {
+            Verdict::Fails
+        },
+        true,
+    )
+}
+
+/// LMSER against Oja from the same starts: time to reach the principal subspace
+/// (subspace error below 1e-3) and the largest rise of J along Oja's flow.
+pub fn lmser_vs_oja(starts: u64) -> Result<(CheckRow, Vec<Series>)> {
+    let lam = [5.0, 3.0, 1.5, 0.8, 0.3];
+    let dataset =
+        Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(14, 4));
+    let (mut t_l, mut t_o, mut rise) = (Vec::new(), Vec::new(), 0.0f64);
+    let mut curves = Vec::new();
+    for s in 0..starts {
+        let mut rng = data::rng(200 + s, 1);
+        let w0 = DMatrix::from_fn(2, 5, |_, _| 0.1 * data::normal(&mut rng));
+        for (name, rule) in [("lmser", Rule::lmser()), ("oja", Rule::Oja)] {
+            let spec = averaged_spec(&dataset, rule, w0.clone(), 20.0, 400.0);
+            let (mut hit, mut last, mut curve) = (f64::NAN, f64::INFINITY, Vec::new());
+            simulate(&spec, |t, _, row| {
+                if hit.is_nan() && row[3] < 1e-3 {
+                    hit = t;
+                }
+                if name == "oja" {
+                    rise = rise.max(row[1] - last);
+                }
+                last = row[1];
+                curve.push((t, row[1]));
+                Ok(())
+            })?;
+            if name == "lmser" {
+                t_l.push(hit)
+            } else {
+                t_o.push(hit)
+            }
+            if s == 0 {
+                curves.push(Series::new(format!("J along {name}"), curve));
+            }
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    let measured = format!(
+        "mean time to subspace error < 1e-3 over {starts} starts: LMSER {:.3}, Oja {:.3} (ratio {:.2}); largest rise of J along Oja's flow {:.2e}",
+        mean(&t_l),
+        mean(&t_o),
+        mean(&t_o) / mean(&t_l),
+        rise
+    );
+    Ok((
+        row(
+            "lmser-vs-oja",
+            "Oja's rule is not a gradient flow but shares LMSER's global picture",
+            measured,
+            if t_l.iter().chain(&t_o).all(|t| t.is_finite()) {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            false,
+        ),
+        curves,
+    ))
+}
+
 /// Runs every check; writes `check.csv` and plots into `out`; returns the rows.
 pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     let dir = crate::output::RunDir::create(out)?;
@@ -474,6 +625,45 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     rows.extend(t4);
     let sym = symmetry_breaking(4, 150.0);
     rows.push(symmetry_row(&sym));
+    let (escape, slope, predicted) = escape_times()?;
+    rows.push(escape_row(slope, predicted));
+    let (oja_row, oja_curves) = lmser_vs_oja(4)?;
+    rows.push(oja_row);
+    Figure {
+        title: "Escape time from the saddle {1,3} against the perturbation size".into(),
+        x_label: "eps (log scale)".into(),
+        y_label: "escape time".into(),
+        log_x: true,
+        series: vec![
+            Series::new("measured", escape.clone()),
+            Series::new(
+                format!("linearisation: slope 1/mu = {predicted:.3} per e-fold"),
+                escape
+                    .iter()
+                    .map(|&(e, _)| (e, escape[0].1 + predicted * (escape[0].0 / e).ln()))
+                    .collect(),
+            ),
+        ],
+        ..Default::default()
+    }
+    .save(&dir.file("escape_times"))?;
+    Figure {
+        title: "J(t) along LMSER and Oja from the same start".into(),
+        x_label: "t (log scale)".into(),
+        y_label: "J".into(),
+        log_x: true,
+        series: oja_curves
+            .into_iter()
+            .map(|s| {
+                Series::new(
+                    s.label,
+                    s.points.into_iter().filter(|p| p.0 > 0.0).collect(),
+                )
+            })
+            .collect(),
+        ..Default::default()
+    }
+    .save(&dir.file("lmser_vs_oja"))?;
     let mut csv = String::from("claim,measured,verdict\n");
     for r in &rows {
         csv.push_str(&format!(

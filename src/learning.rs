@@ -8,7 +8,7 @@
 //! - Oja's subspace rule: G_0 = y x^T - y y^T W, F = W C - W C W^T W;
 //! - amplified variants (A = diag(a_1 > ... > a_n > 0)):
 //!   (a) `gradient`: -grad of 1/2 E||x - W^T A W x||^2, F = A W [C (I - P) + (I - P) C],
-//!       P = W^T A W;
+//!   P = W^T A W;
 //!   (b) `output`: z (x - u)^T + (z - y') x^T, F = A W C (I - W^T W) + (A W - W W^T W) C;
 //!   (c) `feedback`: y (x - u)^T + (z - y') x^T, F = W C (I - W^T W) + (A W - W W^T W) C;
 //!   (d) `hebbian`: 2 z x^T - y u^T - y' x^T, F = 2 A W C - W C W^T W - W W^T W C;

@@ -3,7 +3,7 @@
 
 use crate::error::{Error, Result};
 use std::fs::File;
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -61,13 +61,13 @@ impl RunDir {
     }
 }
 
-/// A CSV file written row by row: header first, rows streamed to disk, flushed at
-/// least once a second so a killed run keeps everything up to the last flush.
+/// A CSV file written row by row: header first, rows collected and written to disk
+/// whole at least twice a second, so a killed run leaves only complete rows.
 pub struct CsvStream {
     path: PathBuf,
-    out: BufWriter<File>,
+    file: File,
+    pending: String,
     last_flush: Instant,
-    line: String,
 }
 
 impl CsvStream {
@@ -76,12 +76,10 @@ impl CsvStream {
         let file = File::create(path).map_err(|e| Error::output(path, e))?;
         let mut s = CsvStream {
             path: path.to_path_buf(),
-            out: BufWriter::new(file),
+            file,
+            pending: header.join(",") + "\n",
             last_flush: Instant::now(),
-            line: String::new(),
         };
-        let head = header.join(",");
-        writeln!(s.out, "{head}").map_err(|e| Error::output(path, e))?;
         s.flush()?;
         Ok(s)
     }
@@ -94,36 +92,39 @@ impl CsvStream {
             .map_err(|e| Error::output(path, e))?;
         Ok(CsvStream {
             path: path.to_path_buf(),
-            out: BufWriter::new(file),
+            file,
+            pending: String::new(),
             last_flush: Instant::now(),
-            line: String::new(),
         })
     }
 
     /// Appends one row of numbers (shortest round-trip formatting).
     pub fn row(&mut self, values: &[f64]) -> Result<()> {
         use std::fmt::Write as _;
-        self.line.clear();
         for (i, v) in values.iter().enumerate() {
             if i > 0 {
-                self.line.push(',');
+                self.pending.push(',');
             }
-            let _ = write!(self.line, "{v}");
+            let _ = write!(self.pending, "{v}");
         }
-        self.line.push('\n');
-        self.out
-            .write_all(self.line.as_bytes())
-            .map_err(|e| Error::output(&self.path, e))?;
-        if self.last_flush.elapsed() >= Duration::from_millis(500) {
+        self.pending.push('\n');
+        if self.last_flush.elapsed() >= Duration::from_millis(500) || self.pending.len() > 1 << 20 {
             self.flush()?;
         }
         Ok(())
     }
 
-    /// Flushes buffered rows to the operating system.
+    /// Writes the collected rows to the file in one call.
     pub fn flush(&mut self) -> Result<()> {
         self.last_flush = Instant::now();
-        self.out.flush().map_err(|e| Error::output(&self.path, e))
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        self.file
+            .write_all(self.pending.as_bytes())
+            .map_err(|e| Error::output(&self.path, e))?;
+        self.pending.clear();
+        Ok(())
     }
 }
 

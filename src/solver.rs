@@ -226,8 +226,13 @@ fn interrupted(opts: &SolverOptions) -> bool {
         .is_some_and(|f| f.load(Ordering::Relaxed))
 }
 
+/// True when v is NaN or |v| > bound (infinities included): a diverged value.
+pub fn beyond(v: f64, bound: f64) -> bool {
+    v.is_nan() || v.abs() > bound
+}
+
 fn out_of_bounds(y: &[f64], bound: f64) -> bool {
-    y.iter().any(|v| !(v.abs() <= bound))
+    y.iter().any(|&v| beyond(v, bound))
 }
 
 fn diverged<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Error {
@@ -235,7 +240,7 @@ fn diverged<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> E
         .iter()
         .copied()
         .enumerate()
-        .find(|(_, v)| !(v.abs() <= opts.divergence_bound))
+        .find(|&(_, v)| beyond(v, opts.divergence_bound))
         .unwrap_or((0, f64::NAN));
     Error::Diverged {
         time: t,

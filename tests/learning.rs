@@ -32,7 +32,8 @@ fn averaged_rules_follow_the_closed_form_on_eigenvector_rows() {
         for method in [Method::Dopri5, Method::Dop853, Method::Rk4] {
             let mut w0 = DMatrix::zeros(2, 4);
             for i in 0..2 {
-                w0.row_mut(i).copy_from(&(spec.vectors.column(i).transpose() * a0[i]));
+                w0.row_mut(i)
+                    .copy_from(&(spec.vectors.column(i).transpose() * a0[i]));
             }
             let sys = AveragedLearning::new(rule.clone(), sigma.clone(), 1.0, 2);
             let mut worst = 0.0f64;
@@ -81,7 +82,10 @@ fn averaged_lmser_is_minus_grad_j() {
                 let d = (reconstruction_error(&rule, &wp, &c, &mut ws)
                     - reconstruction_error(&rule, &wm, &c, &mut ws))
                     / (2.0 * h);
-                assert!((d + f[i]).abs() < 1e-7 * (1.0 + f.amax()), "{rule:?} entry {i}");
+                assert!(
+                    (d + f[i]).abs() < 1e-7 * (1.0 + f.amax()),
+                    "{rule:?} entry {i}"
+                );
             }
         }
     }
@@ -92,7 +96,8 @@ fn averaged_lmser_is_minus_grad_j() {
 #[test]
 fn averaged_lmser_descends_to_the_principal_subspace() {
     let lam = [5.0, 3.0, 1.5, 0.8, 0.3];
-    let dataset = Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(1, 4));
+    let dataset =
+        Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(1, 4));
     let spectrum = Spectrum::of(dataset.sigma());
     let mut rng = data::rng(2, 1);
     let w0 = DMatrix::from_fn(2, 5, |_, _| 0.2 * data::normal(&mut rng));
@@ -124,7 +129,8 @@ fn averaged_lmser_descends_to_the_principal_subspace() {
 #[test]
 fn stochastic_converges_to_averaged_as_step_shrinks() {
     let lam = [3.0, 1.5, 0.7, 0.3];
-    let dataset = Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(4, 4));
+    let dataset =
+        Dataset::from_eigenvalues(&lam, true, Distribution::Gaussian, &mut data::rng(4, 4));
     let spectrum = Spectrum::of(dataset.sigma());
     let mut rng = data::rng(5, 1);
     let w0 = DMatrix::from_fn(2, 4, |_, _| 0.3 * data::normal(&mut rng));
@@ -143,7 +149,11 @@ fn stochastic_converges_to_averaged_as_step_shrinks() {
         (0..8)
             .map(|seed| {
                 let spec = LearningSpec {
-                    mode: Mode::Stochastic { eta, decay: None, batch: 4 },
+                    mode: Mode::Stochastic {
+                        eta,
+                        decay: None,
+                        batch: 4,
+                    },
                     seed,
                     ..base.clone()
                 };

@@ -63,6 +63,13 @@ impl LearningSpec {
             ));
         }
         let (n0, n1) = (layers[0], layers[1]);
+        super::check_layer_sizes(cfg, layers)?;
+        if n0 > 1 << 14 {
+            return Err(cfg.err(
+                "network.layers",
+                format!("n0 = {n0} is too large for a dense Sigma (limit 16384)"),
+            ));
+        }
         if n1 >= n0 {
             return Err(cfg.err(
                 "network.layers",
@@ -242,14 +249,13 @@ pub fn dataset_from(cfg: &Config, n0: usize) -> Result<Dataset> {
         if ev.iter().any(|v| !v.is_finite() || *v <= 0.0) {
             return Err(cfg.err("data.eigenvalues", "must be finite and > 0"));
         }
-        let dist = match d.distribution.as_deref().unwrap_or("gaussian") {
-            s => Distribution::from_name(s).ok_or_else(|| {
-                cfg.err(
-                    "data.distribution",
-                    format!("unknown distribution {s:?}; use gaussian, uniform or laplace"),
-                )
-            })?,
-        };
+        let name = d.distribution.as_deref().unwrap_or("gaussian");
+        let dist = Distribution::from_name(name).ok_or_else(|| {
+            cfg.err(
+                "data.distribution",
+                format!("unknown distribution {name:?}; use gaussian, uniform or laplace"),
+            )
+        })?;
         let mut rng = data::rng(cfg.raw.seed, stream::DATA);
         Dataset::from_eigenvalues(ev, d.rotation.unwrap_or(true), dist, &mut rng)
     } else if let Some(f) = &d.covariance {
@@ -530,7 +536,7 @@ pub fn simulate(
                 k += 1;
                 if let Some(v) = w
                     .iter()
-                    .find(|v| !(v.abs() <= spec.solver.divergence_bound))
+                    .find(|&&v| solver::beyond(v, spec.solver.divergence_bound))
                 {
                     return Err(Error::Diverged {
                         time: t,

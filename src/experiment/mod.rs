@@ -177,6 +177,7 @@ pub fn network_from(cfg: &Config) -> Result<Network> {
             format!("layer {i} has size 0; every layer needs at least one unit"),
         ));
     }
+    check_layer_sizes(cfg, &n.layers)?;
     let k = n.layers.len() - 1;
     let names = n.activation.expand(k).ok_or_else(|| {
         cfg.err(
@@ -239,6 +240,25 @@ pub fn network_from(cfg: &Config) -> Result<Network> {
     };
     Network::new(n.layers.clone(), weights, activations, tau, top)
         .map_err(|e| cfg.err("network", e.to_string()))
+}
+
+/// Largest weight matrix accepted (entries): 2^28 doubles = 2 GiB.
+pub const MAX_WEIGHTS: usize = 1 << 28;
+
+/// Rejects layer sizes whose weight matrices would not fit in memory.
+pub fn check_layer_sizes(cfg: &Config, layers: &[usize]) -> Result<()> {
+    for w in layers.windows(2) {
+        if w[0].saturating_mul(w[1]) > MAX_WEIGHTS {
+            return Err(cfg.err(
+                "network.layers",
+                format!(
+                    "a {} x {} weight matrix is too large (limit {MAX_WEIGHTS} entries)",
+                    w[1], w[0]
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One activation by name with the `[network]` parameters it needs.

@@ -1,0 +1,122 @@
+//! A run that is interrupted (SIGINT, SIGTERM) or killed (SIGKILL) keeps what it wrote:
+//! the CSV parses up to the last flush, and the status says what happened.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LONG_RUN: &str = r#"
+name = "long"
+kind = "perceptron"
+seed = 1
+[network]
+layers = [30, 20, 10]
+activation = "logistic"
+init = { scale = 2.0 }
+[input]
+scale = 1.0
+[solver]
+method = "rk4"
+t_end = 1e7
+output_dt = 0.001
+step = 0.001
+"#;
+
+fn start(dir: &Path) -> Child {
+    std::fs::write(dir.join("long.toml"), LONG_RUN).unwrap();
+    Command::new(env!("CARGO_BIN_EXE_lmser"))
+        .args(["run", "long.toml", "--quiet", "--out", "out"])
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until the CSV holds at least one flushed data row.
+fn wait_for_rows(csv: &Path) {
+    let t0 = Instant::now();
+    while t0.elapsed() < Duration::from_secs(30) {
+        if std::fs::read_to_string(csv)
+            .map(|s| s.lines().count() > 2)
+            .unwrap_or(false)
+        {
+            std::thread::sleep(Duration::from_millis(700));
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    panic!("no rows written within 30 s");
+}
+
+/// Every line has the header's number of fields and every field is a number.
+fn assert_csv_complete(csv: &Path) -> usize {
+    let text = std::fs::read_to_string(csv).unwrap();
+    let mut lines = text.lines();
+    let n = lines.next().unwrap().split(',').count();
+    let mut rows = 0;
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(f.len(), n, "ragged row {l:?}");
+        assert!(f.iter().all(|v| v.parse::<f64>().is_ok()), "bad row {l:?}");
+        rows += 1;
+    }
+    assert!(text.ends_with('\n'), "last row cut");
+    rows
+}
+
+fn summary(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("out/summary.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn sigint_and_sigterm_stop_cleanly_with_status_interrupted() {
+    for sig in ["-INT", "-TERM"] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut child = start(tmp.path());
+        wait_for_rows(&tmp.path().join("out/trajectory.csv"));
+        Command::new("kill")
+            .args([sig, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(130),
+            "{sig}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let s = summary(tmp.path());
+        assert_eq!(s["status"], "interrupted");
+        let t = s["t_reached"].as_f64().unwrap();
+        assert!(t > 0.0);
+        let rows = assert_csv_complete(&tmp.path().join("out/trajectory.csv"));
+        assert!(rows > 1);
+        // The rows reach the time the summary reports (outputs every 0.001).
+        let text = std::fs::read_to_string(tmp.path().join("out/trajectory.csv")).unwrap();
+        let last_t: f64 = text
+            .lines()
+            .last()
+            .unwrap()
+            .split(',')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert!(
+            last_t <= t && t - last_t <= 0.0011,
+            "last row t = {last_t}, reached {t}"
+        );
+    }
+}
+
+#[test]
+fn sigkill_leaves_complete_rows_and_status_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut child = start(tmp.path());
+    wait_for_rows(&tmp.path().join("out/trajectory.csv"));
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(summary(tmp.path())["status"], "running");
+    assert!(assert_csv_complete(&tmp.path().join("out/trajectory.csv")) > 1);
+}
