@@ -93,7 +93,9 @@ impl Activation {
                 } else if a == 1.0 {
                     std::f64::consts::LN_2 / beta
                 } else {
-                    (a * a.atanh() + 0.5 * (1.0 - a * a).ln()) / beta
+                    // = ((1+a) ln(1+a) + (1-a) ln(1-a)) / 2, without the cancellation
+                    // of a atanh a against ln(1-a^2) near |z| = 1.
+                    0.5 * ((1.0 + a) * a.ln_1p() + (1.0 - a) * (-a).ln_1p()) / beta
                 }
             }
             Activation::Amplified { .. } => 0.5 * z * z / self.gain(j),

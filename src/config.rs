@@ -234,6 +234,8 @@ pub struct RawSolver {
     pub steady_tol: Option<f64>,
     /// |state| beyond this counts as divergence.
     pub divergence_bound: Option<f64>,
+    /// Wall-clock seconds between checkpoints (default 60; 0 = at every output).
+    pub checkpoint_interval: Option<f64>,
 }
 
 fn default_method() -> String {
@@ -283,6 +285,16 @@ impl Config {
         })
     }
 
+    /// A stable hash of the parsed config (FNV-1a over its canonical JSON): a resumed
+    /// run must have the same hash as the run it continues.
+    pub fn hash(&self) -> String {
+        let text = serde_json::to_string(&self.table).unwrap_or_default();
+        let h = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
+        });
+        format!("{h:016x}")
+    }
+
     /// Resolves a path written in the config relative to the config's directory.
     pub fn path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
@@ -302,6 +314,16 @@ impl Config {
 /// One line from a toml error: the file, the line and its text, the message.
 fn toml_error(file: &str, text: &str, e: &toml::de::Error) -> Error {
     let message = e.message().trim().replace('\n', " ");
+    if let Some(field) = message
+        .strip_prefix("missing field `")
+        .and_then(|m| m.split('`').next())
+    {
+        return Error::config(
+            file,
+            field,
+            format!("{message}; add it (see the config reference in README.md)"),
+        );
+    }
     let Some(span) = e.span() else {
         return Error::config(file, "(syntax)", message);
     };

@@ -22,8 +22,11 @@ enum Command {
         /// The experiment config (TOML).
         config: PathBuf,
         /// Output directory (default runs/<name>).
-        #[arg(long)]
+        #[arg(long, conflicts_with = "resume")]
         out: Option<PathBuf>,
+        /// Continue the unfinished run in DIR from its checkpoint, appending to its files.
+        #[arg(long, value_name = "DIR")]
+        resume: Option<PathBuf>,
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
@@ -83,11 +86,17 @@ fn main() -> ExitCode {
                 ExitCode::from(e.exit_code() as u8)
             }
         },
-        Command::Run { config, out, quiet } => {
+        Command::Run {
+            config,
+            out,
+            resume,
+            quiet,
+        } => {
             let opts = RunOptions {
-                out,
+                out: resume.clone().or(out),
                 quiet,
                 interrupt: Some(interrupt),
+                resume: resume.is_some(),
             };
             match experiment::run_file(&config, &opts) {
                 Ok(report) => {

@@ -199,6 +199,10 @@ impl OdeSystem for NeuronDynamics {
         true
     }
 
+    fn autonomous(&self) -> bool {
+        true
+    }
+
     fn state_name(&self, i: usize) -> String {
         let k = self
             .net

@@ -26,6 +26,12 @@ pub trait OdeSystem {
     fn discrete_step(&self, _y: &mut [f64]) -> bool {
         false
     }
+    /// True when f does not depend on t. ode_solvers 0.6.2's DOP853 tableau has
+    /// c_12 = 0 instead of 1 (its stage 12 sees the wrong time), so the driver
+    /// integrates t as an extra state component for systems that are not autonomous.
+    fn autonomous(&self) -> bool {
+        false
+    }
     /// Name of state component i (for error messages and CSV headers).
     fn state_name(&self, i: usize) -> String {
         format!("y{}", i + 1)
@@ -117,6 +123,36 @@ impl SolverOptions {
 pub trait Observer {
     /// Called with t, y(t) and dy/dt at t.
     fn observe(&mut self, t: f64, y: &[f64], dy: &[f64]) -> Result<()>;
+
+    /// True when the observer wants [`Observer::resume_point`] after each output.
+    fn wants_resume_points(&self) -> bool {
+        false
+    }
+
+    /// Called after each output (when wanted) with everything needed to continue the
+    /// integration exactly from here with [`integrate_from`].
+    fn resume_point(&mut self, _point: &ResumePoint) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The driver's state just after an output: continuing from it with
+/// [`integrate_from`] reproduces the uninterrupted run bit for bit (every output
+/// interval is integrated from its start state and step size alone).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResumePoint {
+    /// Start time of the whole integration (output times are t0 + i output_dt).
+    pub t0: f64,
+    /// Time of the output.
+    pub t: f64,
+    /// Index i of the output (t = t0 + i output_dt, or t_end).
+    pub index: u64,
+    /// Step size carried into the next interval (adaptive methods).
+    pub h: f64,
+    /// The state at t.
+    pub y: Vec<f64>,
+    /// Counters so far.
+    pub stats: SolverStats,
 }
 
 impl<F: FnMut(f64, &[f64], &[f64]) -> Result<()>> Observer for F {
@@ -126,7 +162,7 @@ impl<F: FnMut(f64, &[f64], &[f64]) -> Result<()>> Observer for F {
 }
 
 /// Why an integration stopped normally.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum StopReason {
     /// t_end reached.
     EndTime,
@@ -135,7 +171,7 @@ pub enum StopReason {
 }
 
 /// Counters of one integration.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SolverStats {
     pub accepted_steps: u64,
     pub rejected_steps: u64,
@@ -155,37 +191,86 @@ pub fn integrate<S: OdeSystem>(
     opts: &SolverOptions,
     observer: &mut dyn Observer,
 ) -> Result<(Vec<f64>, SolverStats)> {
+    let start = ResumePoint {
+        t0,
+        t: t0,
+        index: 0,
+        h: 0.0,
+        y: y0.to_vec(),
+        stats: SolverStats {
+            accepted_steps: 0,
+            rejected_steps: 0,
+            rhs_evals: 0,
+            outputs: 0,
+            t_final: t0,
+            stop: StopReason::EndTime,
+        },
+    };
+    run_driver(sys, start, true, opts, observer)
+}
+
+/// Continues an integration from a [`ResumePoint`] (its output is not repeated).
+pub fn integrate_from<S: OdeSystem>(
+    sys: &S,
+    point: &ResumePoint,
+    opts: &SolverOptions,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<f64>, SolverStats)> {
+    run_driver(sys, point.clone(), false, opts, observer)
+}
+
+fn run_driver<S: OdeSystem>(
+    sys: &S,
+    start: ResumePoint,
+    observe_first: bool,
+    opts: &SolverOptions,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<f64>, SolverStats)> {
     let n = sys.dim();
-    assert_eq!(y0.len(), n, "initial state has the wrong dimension");
-    if opts.method == Method::FixedPoint && !sys.discrete_step(&mut y0.to_vec()) {
+    assert_eq!(start.y.len(), n, "initial state has the wrong dimension");
+    if opts.method == Method::FixedPoint && !sys.discrete_step(&mut start.y.clone()) {
         return Err(Error::SolverFailed {
-            time: t0,
+            time: start.t,
             reason: "this system has no discrete fixed-point form".into(),
             hint: "choose dopri5, dop853 or rk4".into(),
         });
     }
-    let mut y = y0.to_vec();
+    let ResumePoint {
+        t0,
+        mut t,
+        index: mut i,
+        mut h,
+        mut y,
+        mut stats,
+    } = start;
     let mut dy = vec![0.0; n];
-    let mut stats = SolverStats {
-        accepted_steps: 0,
-        rejected_steps: 0,
-        rhs_evals: 0,
-        outputs: 0,
-        t_final: t0,
-        stop: StopReason::EndTime,
-    };
     let mut rk4 = Rk4Work::new(n);
-    let mut h = 0.0; // carried step size of the adaptive methods (0 = estimate)
-    let mut t = t0;
-    let mut i = 0u64;
+    let mut first = true;
     loop {
+        // On resume the first output was already observed (and counted) before.
+        let emit = observe_first || !first;
         check_state(sys, t, &y, opts)?;
         sys.rhs(t, &y, &mut dy);
-        stats.rhs_evals += 1;
+        if emit {
+            stats.rhs_evals += 1;
+        }
         check_state(sys, t, &dy, opts).map_err(|_| diverged(sys, t, &dy, opts))?;
-        observer.observe(t, &y, &dy)?;
-        stats.outputs += 1;
-        stats.t_final = t;
+        if emit {
+            observer.observe(t, &y, &dy)?;
+            stats.outputs += 1;
+            stats.t_final = t;
+            if observer.wants_resume_points() {
+                observer.resume_point(&ResumePoint {
+                    t0,
+                    t,
+                    index: i,
+                    h,
+                    y: y.clone(),
+                    stats,
+                })?;
+            }
+        }
+        first = false;
         if opts.steady_tol > 0.0 && norm(&dy) < opts.steady_tol {
             stats.stop = StopReason::SteadyState;
             return Ok((y, stats));
@@ -323,19 +408,30 @@ fn axpy_into(out: &mut [f64], y: &[f64], a: f64, x: &[f64]) {
 }
 
 /// Adapts an [`OdeSystem`] to ode_solvers; stops the solver after an accepted step
-/// that is out of bounds or when interrupted.
+/// that is out of bounds or when interrupted. With `clock`, the last state component
+/// is the time itself (d tau/dt = 1, integrated exactly) and f sees it instead of the
+/// solver's stage time.
 struct Adapter<'a, S> {
     sys: &'a S,
     opts: &'a SolverOptions,
+    clock: bool,
 }
 
 impl<S: OdeSystem> System<f64, DVector<f64>> for Adapter<'_, S> {
     fn system(&self, t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
-        self.sys.rhs(t, y.as_slice(), dy.as_mut_slice());
+        if self.clock {
+            let n = y.len() - 1;
+            self.sys
+                .rhs(y[n], &y.as_slice()[..n], &mut dy.as_mut_slice()[..n]);
+            dy[n] = 1.0;
+        } else {
+            self.sys.rhs(t, y.as_slice(), dy.as_mut_slice());
+        }
     }
 
     fn solout(&mut self, _t: f64, y: &DVector<f64>, _dy: &DVector<f64>) -> bool {
-        out_of_bounds(y.as_slice(), self.opts.divergence_bound) || interrupted(self.opts)
+        let n = y.len() - usize::from(self.clock);
+        out_of_bounds(&y.as_slice()[..n], self.opts.divergence_bound) || interrupted(self.opts)
     }
 }
 
@@ -350,8 +446,12 @@ fn adaptive_interval<S: OdeSystem>(
     opts: &SolverOptions,
     stats: &mut SolverStats,
 ) -> Result<f64> {
-    let adapter = Adapter { sys, opts };
-    let y0 = DVector::from_column_slice(y);
+    let clock = opts.method == Method::Dop853 && !sys.autonomous();
+    let adapter = Adapter { sys, opts, clock };
+    let mut y0 = DVector::from_column_slice(y);
+    if clock {
+        y0 = y0.push(t);
+    }
     let h0 = h.min(t_next - t);
     let h_max = opts.t_end.abs().max(t_next - t);
     let (result, ts, ys) = match opts.method {
@@ -404,7 +504,7 @@ fn adaptive_interval<S: OdeSystem>(
     };
     let t_reached = ts.last().copied().unwrap_or(t);
     if let Some(yl) = ys {
-        y.copy_from_slice(yl.as_slice());
+        y.copy_from_slice(&yl.as_slice()[..y.len()]);
     }
     match result {
         Ok(s) => {

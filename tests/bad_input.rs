@@ -17,17 +17,6 @@ const BIN: &str = env!("CARGO_BIN_EXE_lmser");
 /// this file). They are run and their outcome is printed, but not asserted. Remove
 /// a name once src/ is fixed; the test prints "now passes" for it.
 const KNOWN_GAPS: &[&str] = &[
-    // Sections of other kinds are accepted and silently ignored in a perceptron
-    // config (RawConfig has them since the learning/landscape kinds were added).
-    "data_section_in_perceptron",
-    "init_section_in_perceptron",
-    "landscape_section_in_perceptron",
-    "learning_section_in_perceptron",
-    // initial_state checks the closed range [lo, hi] while Activation::range
-    // documents the open range: z = 1 (or "zero", i.e. z = 0) on logistic units is
-    // accepted and trajectory.csv row 0 has dE_dt = -inf (s^-1(0) = -inf).
-    "initial_z_on_logistic_boundary",
-    "initial_z_zero_logistic",
     // The toml error is reported at the line where the parser noticed it (the
     // next key, `activation`), not at the unclosed `layers = [3, 2, 2` line.
     "toml_unclosed_array",

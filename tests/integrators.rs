@@ -361,25 +361,17 @@ fn oscillator_with_every_method() {
     }
 }
 
-/// Dop853 is left out: see `dop853_non_autonomous`.
+/// A non-autonomous right-hand side from t0 != 0 with every method. ode_solvers
+/// 0.6.2's DOP853 tableau has c_12 = 0 instead of 1 (stage 12 sees t instead of
+/// t + h; on y' = cos t the step collapsed and the run ended with a false "stiffness
+/// detected" at t = 1.52); the driver works around it by integrating t as a state
+/// component for systems that are not autonomous, which this test covers.
 #[test]
-fn forced_with_dopri5_and_rk4_from_nonzero_t0() {
+fn forced_with_every_method_from_nonzero_t0() {
     let p = forced();
-    for m in [Method::Dopri5, Method::Rk4] {
+    for m in ODE_METHODS {
         check_all_grids(m, &p);
     }
-}
-
-/// KNOWN GAP (upstream): ode_solvers 0.6.2's DOP853 tableau has c_12 = 0 instead of 1
-/// (butcher_tableau.rs, `dopri853::C`; open fix srenevey/ode-solvers#42), so stage 12
-/// is evaluated at t instead of t + h. Autonomous systems (all of lmser's neuron
-/// dynamics) are unaffected; for y' = cos t the step size collapses to ~2e-5 and the
-/// run ends with a spurious "stiffness detected" at t = 1.52. Run with --ignored
-/// once the dependency (or lmser's adapter) is fixed.
-#[test]
-#[ignore = "ode_solvers 0.6.2 DOP853 c_12 = 0 bug breaks non-autonomous systems"]
-fn dop853_non_autonomous() {
-    check_all_grids(Method::Dop853, &forced());
 }
 
 /// The exact failure of ode_solvers' dense output: y' = 1 - y, t_end = 10, output

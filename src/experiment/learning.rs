@@ -55,6 +55,14 @@ pub struct LearningSpec {
 impl LearningSpec {
     /// Builds the spec from a config (reads every file it names).
     pub fn from_config(cfg: &Config) -> Result<LearningSpec> {
+        super::reject_sections(cfg, &["input", "initial", "landscape"])?;
+        let n = &cfg.raw.network;
+        if n.weights.is_some() || n.init.is_some() || n.label.is_some() {
+            return Err(cfg.err(
+                "network",
+                "learning runs take W0 from [init]; remove network.weights/init/label",
+            ));
+        }
         let layers = &cfg.raw.network.layers;
         if layers.len() != 2 || layers.contains(&0) {
             return Err(cfg.err(
@@ -406,6 +414,10 @@ impl OdeSystem for AveragedLearning {
         for (d, f) in dy.iter_mut().zip(out.iter()) {
             *d = f / self.tau_w;
         }
+    }
+
+    fn autonomous(&self) -> bool {
+        true
     }
 
     fn state_name(&self, i: usize) -> String {

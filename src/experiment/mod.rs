@@ -13,7 +13,7 @@ use crate::config::{Config, positive};
 use crate::data;
 use crate::error::{Error, Result};
 use crate::network::{Network, Top};
-use crate::output::RunDir;
+use crate::output::{CsvStream, Decimator, RunDir};
 use crate::solver::{Method, SolverOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nalgebra::{DMatrix, DVector};
@@ -41,6 +41,8 @@ pub struct RunOptions {
     pub quiet: bool,
     /// Raised by a signal handler to stop the run cleanly.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Continue the run in `out` from its checkpoint instead of starting afresh.
+    pub resume: bool,
 }
 
 /// What a finished run produced.
@@ -74,33 +76,117 @@ pub struct Run {
     dir: RunDir,
     summary: serde_json::Map<String, Value>,
     started: Instant,
+    config_hash: String,
+    /// The checkpoint this run resumes from, if any.
+    resumed: Option<Value>,
 }
 
 impl Run {
-    /// Creates the output directory and writes a `running` summary.
+    /// Creates the output directory and writes a `running` summary; with
+    /// `opts.resume`, checks that the directory holds an unfinished run of the same
+    /// config and loads its checkpoint.
     pub fn start(cfg: &Config, opts: &RunOptions) -> Result<Run> {
         let path = opts
             .out
             .clone()
             .unwrap_or_else(|| Path::new("runs").join(&cfg.raw.name));
+        let config_hash = cfg.hash();
+        let resumed = if opts.resume {
+            Some(load_checkpoint(&path, &config_hash)?)
+        } else {
+            None
+        };
         let dir = RunDir::create(&path)?;
         let mut summary = serde_json::Map::new();
         summary.insert("name".into(), json!(cfg.raw.name));
         summary.insert("kind".into(), json!(cfg.raw.kind));
         summary.insert("status".into(), json!("running"));
         summary.insert("config_file".into(), json!(cfg.file.display().to_string()));
+        summary.insert("config_hash".into(), json!(config_hash));
         summary.insert(
             "config".into(),
             serde_json::to_value(&cfg.table).unwrap_or(Value::Null),
         );
         summary.insert("seed".into(), json!(cfg.raw.seed));
+        if let Some(ck) = &resumed {
+            summary.insert("resumed_from_t".into(), ck["t"].clone());
+        }
         let run = Run {
             dir,
             summary,
             started: Instant::now(),
+            config_hash,
+            resumed,
         };
         run.dir.write_summary(&Value::Object(run.summary.clone()))?;
         Ok(run)
+    }
+
+    /// The checkpoint's state when resuming.
+    pub fn resumed(&self) -> Option<&Value> {
+        self.resumed.as_ref().map(|c| &c["state"])
+    }
+
+    /// Opens `trajectory.csv`: a new file with `header`, or, when resuming, the
+    /// existing file cut back to the checkpoint's rows, each of which is handed to
+    /// `replay` (so trackers and plots see the whole run).
+    pub fn trajectory(
+        &self,
+        header: &[String],
+        mut replay: impl FnMut(&[f64]),
+    ) -> Result<CsvStream> {
+        let path = self.dir.file("trajectory.csv");
+        let Some(ck) = &self.resumed else {
+            return CsvStream::create(&path, header);
+        };
+        let rows = ck["rows"].as_u64().unwrap_or(0) as usize;
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Resume {
+            dir: self.dir.path().into(),
+            message: format!("trajectory.csv: {e}"),
+        })?;
+        let mut kept = String::new();
+        for (i, line) in text.lines().take(rows + 1).enumerate() {
+            if i == 0 && line != header.join(",") {
+                return Err(Error::Resume {
+                    dir: self.dir.path().into(),
+                    message: "trajectory.csv has another header; it belongs to another run".into(),
+                });
+            }
+            if i > 0 {
+                let v: Vec<f64> = line
+                    .split(',')
+                    .map(|c| c.parse().unwrap_or(f64::NAN))
+                    .collect();
+                replay(&v);
+            }
+            kept.push_str(line);
+            kept.push('\n');
+        }
+        if kept.lines().count() != rows + 1 {
+            return Err(Error::Resume {
+                dir: self.dir.path().into(),
+                message: format!("trajectory.csv has fewer than the checkpoint's {rows} rows"),
+            });
+        }
+        crate::output::write_atomic(&path, kept.as_bytes())?;
+        CsvStream::append(&path)
+    }
+
+    /// A checkpoint writer for this run (interval from `[solver] checkpoint_interval`).
+    pub fn checkpointer(&self, cfg: &Config) -> Checkpointer {
+        let secs = cfg
+            .raw
+            .solver
+            .as_ref()
+            .and_then(|s| s.checkpoint_interval)
+            .unwrap_or(60.0);
+        Checkpointer {
+            path: self.dir.file("checkpoint.json"),
+            interval: std::time::Duration::from_secs_f64(secs.max(0.0)),
+            last_write: Instant::now(),
+            config_hash: self.config_hash.clone(),
+            latest: None,
+        }
     }
 
     /// The run directory.
@@ -137,6 +223,134 @@ impl Run {
             dir: self.dir.path().to_path_buf(),
             summary,
         })
+    }
+}
+
+/// Everything a run records per output row: the streamed CSV, the bounded plot
+/// buffer, the progress bar, a kind-specific tracker (verdicts), and checkpoints.
+pub struct Recorder<'a> {
+    csv: CsvStream,
+    /// Thinned rows for the plots.
+    pub plot: Decimator,
+    bar: ProgressBar,
+    t_end: f64,
+    checkpoints: Checkpointer,
+    rows: u64,
+    track: &'a mut dyn FnMut(&[f64]),
+}
+
+impl<'a> Recorder<'a> {
+    /// Opens the run's trajectory (replaying kept rows into `track` and the plot buffer
+    /// when resuming) and starts the progress bar over [0, t_end].
+    pub fn new(
+        run: &Run,
+        cfg: &Config,
+        opts: &RunOptions,
+        header: &[String],
+        t_end: f64,
+        track: &'a mut dyn FnMut(&[f64]),
+    ) -> Result<Recorder<'a>> {
+        let mut plot = Decimator::new(4000);
+        let mut rows = 0u64;
+        let csv = run.trajectory(header, |row| {
+            track(row);
+            plot.push(row);
+            rows += 1;
+        })?;
+        Ok(Recorder {
+            csv,
+            plot,
+            bar: progress(opts),
+            t_end,
+            checkpoints: run.checkpointer(cfg),
+            rows,
+            track,
+        })
+    }
+
+    /// Records one output row.
+    pub fn record(&mut self, row: &[f64]) -> Result<()> {
+        (self.track)(row);
+        self.csv.row(row)?;
+        self.plot.push(row);
+        self.rows += 1;
+        tick(&self.bar, row[0], self.t_end);
+        Ok(())
+    }
+
+    /// Offers the state after the last recorded row as a checkpoint.
+    pub fn checkpoint(&mut self, t: f64, state: Value) -> Result<()> {
+        self.checkpoints.update(t, self.rows, state)
+    }
+
+    /// Flushes the CSV and writes the last checkpoint; returns the plot buffer.
+    pub fn finish(mut self) -> Result<Decimator> {
+        self.bar.finish_and_clear();
+        self.csv.flush()?;
+        self.checkpoints.write()?;
+        Ok(self.plot)
+    }
+}
+
+/// Reads `checkpoint.json` of an unfinished run of the config with `hash` in `dir`.
+fn load_checkpoint(dir: &Path, hash: &str) -> Result<Value> {
+    let fail = |message: String| Error::Resume {
+        dir: dir.to_path_buf(),
+        message,
+    };
+    let read = |name: &str| -> Result<Value> {
+        let text = std::fs::read_to_string(dir.join(name)).map_err(|e| {
+            fail(format!(
+                "{name}: {e}; resume needs a directory written by `lmser run`"
+            ))
+        })?;
+        serde_json::from_str(&text).map_err(|e| fail(format!("{name} is not valid JSON ({e})")))
+    };
+    let summary = read("summary.json")?;
+    if summary["config_hash"] != json!(hash) {
+        return Err(fail(
+            "it holds a run of another config; resume with the config that started it".into(),
+        ));
+    }
+    if summary["status"] == json!("finished") {
+        return Err(fail("the run already finished; nothing to resume".into()));
+    }
+    let ck = read("checkpoint.json")?;
+    if ck["config_hash"] != json!(hash) {
+        return Err(fail("checkpoint.json belongs to another config".into()));
+    }
+    Ok(ck)
+}
+
+/// Writes `checkpoint.json` (atomically) at most once per interval, and on demand.
+pub struct Checkpointer {
+    path: PathBuf,
+    interval: std::time::Duration,
+    last_write: Instant,
+    config_hash: String,
+    latest: Option<(f64, u64, Value)>,
+}
+
+impl Checkpointer {
+    /// Records the state after output `rows` (the CSV's data rows so far) at time t,
+    /// writing it when the interval has passed.
+    pub fn update(&mut self, t: f64, rows: u64, state: Value) -> Result<()> {
+        self.latest = Some((t, rows, state));
+        if self.last_write.elapsed() >= self.interval {
+            self.write()?;
+        }
+        Ok(())
+    }
+
+    /// Writes the latest recorded state now.
+    pub fn write(&mut self) -> Result<()> {
+        self.last_write = Instant::now();
+        if let Some((t, rows, state)) = &self.latest {
+            let v = json!({"config_hash": self.config_hash, "t": t, "rows": rows, "state": state});
+            let text = serde_json::to_string(&v).expect("JSON values serialize");
+            crate::output::write_atomic(&self.path, text.as_bytes())?;
+        }
+        Ok(())
     }
 }
 
@@ -240,6 +454,19 @@ pub fn network_from(cfg: &Config) -> Result<Network> {
     };
     Network::new(n.layers.clone(), weights, activations, tau, top)
         .map_err(|e| cfg.err("network", e.to_string()))
+}
+
+/// Fails when the config has one of `sections`, which its kind does not use.
+pub fn reject_sections(cfg: &Config, sections: &[&str]) -> Result<()> {
+    for s in sections {
+        if cfg.table.contains_key(*s) {
+            return Err(cfg.err(
+                s,
+                format!("[{s}] is not used by kind = {:?}; remove it", cfg.raw.kind),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Largest weight matrix accepted (entries): 2^28 doubles = 2 GiB.
@@ -399,6 +626,7 @@ pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
         max_steps: None,
         steady_tol: None,
         divergence_bound: None,
+        checkpoint_interval: None,
     };
     let s = match (&cfg.raw.solver, t_end) {
         (Some(s), _) => s,
@@ -435,6 +663,15 @@ pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
     )?;
     if o.output_dt > t_end {
         return Err(cfg.err("solver.output_dt", format!("must be <= t_end = {t_end}")));
+    }
+    if t_end / o.output_dt > 1e8 {
+        return Err(cfg.err(
+            "solver.output_dt",
+            format!(
+                "t_end / output_dt = {:.1e} output rows is too many (limit 1e8); raise output_dt",
+                t_end / o.output_dt
+            ),
+        ));
     }
     o.step = positive(cfg, "solver.step", s.step.unwrap_or(o.output_dt / 10.0))?;
     if let Some(v) = s.max_steps {

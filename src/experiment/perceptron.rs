@@ -1,16 +1,14 @@
 //! `kind = "perceptron"`: the neuron dynamics of a fixed net with the input clamped,
 //! recording the Lyapunov energy E and the slides' printed J_net (Theorem 1).
 
-use super::{
-    Run, RunOptions, RunReport, network_from, progress, solver_from, stream, tick, vector_from,
-};
+use super::{Recorder, Run, RunOptions, RunReport, network_from, solver_from, stream, vector_from};
 use crate::config::{Config, VectorSource};
 use crate::data;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::neurons::NeuronDynamics;
-use crate::output::{CsvStream, Decimator};
+use crate::output::Decimator;
 use crate::plot::{Figure, Series};
-use crate::solver::{self, OdeSystem, SolverOptions, StopReason};
+use crate::solver::{self, Observer, OdeSystem, ResumePoint, SolverOptions, StopReason};
 use nalgebra::DVector;
 use rand::Rng;
 use serde_json::json;
@@ -29,6 +27,7 @@ pub struct PerceptronSpec {
 impl PerceptronSpec {
     /// Builds the spec from a config (reads every file it names).
     pub fn from_config(cfg: &Config) -> Result<PerceptronSpec> {
+        super::reject_sections(cfg, &["data", "learning", "init", "landscape"])?;
         let net = network_from(cfg)?;
         let n0 = net.sizes()[0];
         let input = cfg.raw.input.as_ref().ok_or_else(|| {
@@ -95,11 +94,13 @@ fn initial_state(cfg: &Config, dyn_: &NeuronDynamics) -> Result<Vec<f64>> {
         let (lo, hi) = net.activation(k).range();
         for j in 0..net.sizes()[k] {
             let v = z[net.offset(k) + j];
-            if !(lo..=hi).contains(&v) {
+            // Bounded activations: the open range, where s^-1 (and dE/dt) is finite.
+            if !(v.is_finite() && lo < v && v < hi) {
                 return Err(cfg.err(
                     "initial.z",
                     format!(
-                        "z{k}_{} = {v} is outside the range [{lo}, {hi}] of layer {k}'s activation",
+                        "z{k}_{} = {v} is outside the open range ({lo}, {hi}) of layer {k}'s \
+                         activation; use \"random\" or \"feedforward\" or values inside it",
                         j + 1
                     ),
                 ));
@@ -109,9 +110,10 @@ fn initial_state(cfg: &Config, dyn_: &NeuronDynamics) -> Result<Vec<f64>> {
     Ok(z)
 }
 
-/// Largest increase between consecutive values and whether it stays within `tol`.
+/// Largest increase between consecutive values and how many exceed a tolerance.
 #[derive(Debug, Clone, Copy)]
 struct Monotonicity {
+    first: f64,
     last: f64,
     max_increase: f64,
     increases: u64,
@@ -120,12 +122,16 @@ struct Monotonicity {
 impl Monotonicity {
     fn new() -> Self {
         Monotonicity {
+            first: f64::NAN,
             last: f64::NAN,
             max_increase: 0.0,
             increases: 0,
         }
     }
     fn push(&mut self, v: f64, tol: f64) {
+        if self.first.is_nan() {
+            self.first = v;
+        }
         let d = v - self.last;
         if d > 0.0 {
             self.max_increase = self.max_increase.max(d);
@@ -135,14 +141,85 @@ impl Monotonicity {
         }
         self.last = v;
     }
-    fn json(&self, first: f64, tol: f64) -> serde_json::Value {
+    fn json(&self, tol: f64) -> serde_json::Value {
         json!({
-            "initial": first,
+            "initial": self.first,
             "final": self.last,
             "max_increase": self.max_increase,
             "increases_above_tolerance": self.increases,
             "monotone": self.max_increase <= tol,
         })
+    }
+}
+
+/// The Theorem 1 verdict over the rows of a run: E (column 1) and the printed J_net
+/// (column 2). Solver noise can move E by about rtol relative to its size, so an
+/// increase counts only above `rel` times the largest |E| seen.
+struct EnergyVerdict {
+    e: Monotonicity,
+    printed: Monotonicity,
+    scale: f64,
+    rel: f64,
+}
+
+impl EnergyVerdict {
+    fn new(spec: &SolverOptions) -> Self {
+        let rel = if spec.method.name().starts_with("dop") {
+            (10.0 * spec.rtol).max(1e-9)
+        } else {
+            1e-9
+        };
+        EnergyVerdict {
+            e: Monotonicity::new(),
+            printed: Monotonicity::new(),
+            scale: 1.0,
+            rel,
+        }
+    }
+    fn push(&mut self, row: &[f64]) {
+        self.scale = self.scale.max(row[1].abs()).max(row[2].abs());
+        self.e.push(row[1], self.rel * self.scale);
+        self.printed.push(row[2], self.rel * self.scale);
+    }
+    fn json(&self) -> serde_json::Value {
+        let tol = self.rel * self.scale;
+        json!({
+            "claim": "E never increases along trajectories (Theorem 1, THEORY.md section 1)",
+            "tolerance": tol,
+            "E": self.e.json(tol),
+            "E_printed": self.printed.json(tol),
+        })
+    }
+}
+
+/// Records rows and offers every output as a resume point.
+struct PerceptronObserver<'r, 'a> {
+    dyn_: &'r NeuronDynamics,
+    rec: &'r mut Recorder<'a>,
+    row: Vec<f64>,
+}
+
+impl Observer for PerceptronObserver<'_, '_> {
+    fn observe(&mut self, t: f64, z: &[f64], dz: &[f64]) -> Result<()> {
+        let d = self.dyn_;
+        self.row.clear();
+        self.row.extend([
+            t,
+            d.energy(z),
+            d.printed_energy(z),
+            d.energy_rate(z),
+            norm(dz),
+        ]);
+        if z.len() <= MAX_UNIT_COLUMNS {
+            self.row.extend_from_slice(z);
+        }
+        self.rec.record(&self.row)
+    }
+    fn wants_resume_points(&self) -> bool {
+        true
+    }
+    fn resume_point(&mut self, point: &ResumePoint) -> Result<()> {
+        self.rec.checkpoint(point.t, json!(point))
     }
 }
 
@@ -163,53 +240,31 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     let mut spec = PerceptronSpec::from_config(cfg)?;
     spec.solver.interrupt = opts.interrupt.clone();
     let mut run = Run::start(cfg, opts)?;
+    let resume: Option<ResumePoint> = match run.resumed() {
+        Some(state) => Some(
+            serde_json::from_value(state.clone()).map_err(|e| Error::Resume {
+                dir: run.dir().path().into(),
+                message: format!("checkpoint.json has no perceptron state ({e})"),
+            })?,
+        ),
+        None => None,
+    };
     let dyn_ = &spec.dynamics;
     let head = header(dyn_);
-    let mut csv = CsvStream::create(&run.dir().file("trajectory.csv"), &head)?;
-    let mut plot = Decimator::new(4000);
-    let bar = progress(opts);
-    let t_end = spec.solver.t_end;
-    let (mut e_mono, mut p_mono) = (Monotonicity::new(), Monotonicity::new());
-    let (mut e0, mut p0, mut e_scale) = (f64::NAN, f64::NAN, 1.0f64);
-    // Solver noise can move E by about rtol relative to its size (never below 1e-9).
-    let rel = if spec.solver.method.name().starts_with("dop") {
-        (10.0 * spec.solver.rtol).max(1e-9)
-    } else {
-        1e-9
+    let mut verdict = EnergyVerdict::new(&spec.solver);
+    let mut track = |row: &[f64]| verdict.push(row);
+    let mut rec = Recorder::new(&run, cfg, opts, &head, spec.solver.t_end, &mut track)?;
+    let mut observer = PerceptronObserver {
+        dyn_,
+        rec: &mut rec,
+        row: Vec::with_capacity(head.len()),
     };
-    let mut row = Vec::with_capacity(head.len());
-    let mut observer = |t: f64, z: &[f64], dz: &[f64]| -> Result<()> {
-        let e = dyn_.energy(z);
-        let p = dyn_.printed_energy(z);
-        if e0.is_nan() {
-            (e0, p0) = (e, p);
-        }
-        e_scale = e_scale.max(e.abs()).max(p.abs());
-        e_mono.push(e, rel * e_scale);
-        p_mono.push(p, rel * e_scale);
-        row.clear();
-        row.extend([t, e, p, dyn_.energy_rate(z), norm(dz)]);
-        if z.len() <= MAX_UNIT_COLUMNS {
-            row.extend_from_slice(z);
-        }
-        csv.row(&row)?;
-        plot.push(&row);
-        tick(&bar, t, t_end);
-        Ok(())
+    let result = match &resume {
+        Some(point) => solver::integrate_from(dyn_, point, &spec.solver, &mut observer),
+        None => solver::integrate(dyn_, 0.0, &spec.z0, &spec.solver, &mut observer),
     };
-    let result = solver::integrate(dyn_, 0.0, &spec.z0, &spec.solver, &mut observer);
-    bar.finish_and_clear();
-    csv.flush()?;
-    let tol = rel * e_scale;
-    run.set(
-        "theorem1",
-        json!({
-            "claim": "E never increases along trajectories (Theorem 1, THEORY.md section 1)",
-            "tolerance": tol,
-            "E": e_mono.json(e0, tol),
-            "E_printed": p_mono.json(p0, tol),
-        }),
-    );
+    let plot = rec.finish()?;
+    run.set("theorem1", verdict.json());
     if let Some(m) = dyn_.linear_stability_margin() {
         run.set(
             "linear_stability",
