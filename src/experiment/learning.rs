@@ -3,7 +3,7 @@
 //! solver driver) or `stochastic` mode (W += eta/tau_w F(W; x x^T) on fresh samples,
 //! with t advancing by eta per step so both modes share a time axis).
 
-use super::{Run, RunOptions, RunReport, check_gains, progress, solver_from, stream, tick};
+use super::{Recorder, Run, RunOptions, RunReport, check_gains, solver_from, stream};
 use crate::analysis::{Spectrum, alignment, critical_weights};
 use crate::config::{Config, positive};
 use crate::data;
@@ -12,9 +12,9 @@ use crate::error::{Error, Result};
 use crate::learning::{
     Moment, Placement, Rule, Workspace, flow, orth_error, reconstruction_error, subspace_error,
 };
-use crate::output::{CsvStream, Decimator};
+use crate::output::Decimator;
 use crate::plot::{Figure, Series};
-use crate::solver::{self, OdeSystem, SolverOptions};
+use crate::solver::{self, Observer, OdeSystem, ResumePoint, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 use serde_json::json;
 use std::cell::RefCell;
@@ -490,14 +490,81 @@ impl<'a> Metrics<'a> {
     }
 }
 
+/// Where a learning run stands after an output: enough to continue it exactly.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum LearningState {
+    /// The solver driver's resume point (state = vec W).
+    Averaged(ResumePoint),
+    /// The stochastic loop: time, steps taken, next output index, W (column-major)
+    /// and the position of the sample stream (a u128 as a decimal string).
+    Stochastic {
+        t: f64,
+        k: u64,
+        next: u64,
+        w: Vec<f64>,
+        word_pos: String,
+    },
+}
+
+/// Receives (t, W, metrics row) at every output time, and optionally the state to
+/// resume from after it.
+pub trait LearningObserver {
+    /// Called at every output time.
+    fn observe(&mut self, t: f64, w: &DMatrix<f64>, row: &[f64]) -> Result<()>;
+    /// True when [`LearningObserver::state`] is wanted after each output.
+    fn wants_states(&self) -> bool {
+        false
+    }
+    /// The state after the last output.
+    fn state(&mut self, _s: LearningState) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl<F: FnMut(f64, &DMatrix<f64>, &[f64]) -> Result<()>> LearningObserver for F {
+    fn observe(&mut self, t: f64, w: &DMatrix<f64>, row: &[f64]) -> Result<()> {
+        self(t, w, row)
+    }
+}
+
 /// Runs a learning spec, calling `observe(t, W, row)` at every output time; returns
 /// the final W and a JSON description of the solver work.
 pub fn simulate(
     spec: &LearningSpec,
     mut observe: impl FnMut(f64, &DMatrix<f64>, &[f64]) -> Result<()>,
 ) -> Result<(DMatrix<f64>, serde_json::Value)> {
-    let mut metrics = Metrics::new(spec);
-    let mut row = Vec::new();
+    simulate_from(spec, None, &mut observe)
+}
+
+/// Adapts a [`LearningObserver`] to the solver driver for the averaged ODE.
+struct AveragedObserver<'a> {
+    metrics: Metrics<'a>,
+    w: DMatrix<f64>,
+    row: Vec<f64>,
+    inner: &'a mut dyn LearningObserver,
+}
+
+impl Observer for AveragedObserver<'_> {
+    fn observe(&mut self, t: f64, y: &[f64], _dy: &[f64]) -> Result<()> {
+        self.w.as_mut_slice().copy_from_slice(y);
+        self.metrics.row(t, &self.w, &mut self.row);
+        self.inner.observe(t, &self.w, &self.row)
+    }
+    fn wants_resume_points(&self) -> bool {
+        self.inner.wants_states()
+    }
+    fn resume_point(&mut self, point: &ResumePoint) -> Result<()> {
+        self.inner.state(LearningState::Averaged(point.clone()))
+    }
+}
+
+/// Runs a learning spec from its start or from a saved [`LearningState`] (whose output
+/// is not repeated); same spec and state give the same numbers bit for bit.
+pub fn simulate_from(
+    spec: &LearningSpec,
+    start: Option<&LearningState>,
+    observer: &mut dyn LearningObserver,
+) -> Result<(DMatrix<f64>, serde_json::Value)> {
     let (n1, n0) = spec.w0.shape();
     match spec.mode {
         Mode::Averaged => {
@@ -507,14 +574,19 @@ pub fn simulate(
                 spec.tau_w,
                 n1,
             );
-            let mut w = DMatrix::zeros(n1, n0);
-            let mut obs = |t: f64, y: &[f64], _dy: &[f64]| -> Result<()> {
-                w.as_mut_slice().copy_from_slice(y);
-                metrics.row(t, &w, &mut row);
-                observe(t, &w, &row)
+            let mut obs = AveragedObserver {
+                metrics: Metrics::new(spec),
+                w: DMatrix::zeros(n1, n0),
+                row: Vec::new(),
+                inner: observer,
             };
-            let (y, stats) =
-                solver::integrate(&sys, 0.0, spec.w0.as_slice(), &spec.solver, &mut obs)?;
+            let (y, stats) = match start {
+                None => solver::integrate(&sys, 0.0, spec.w0.as_slice(), &spec.solver, &mut obs)?,
+                Some(LearningState::Averaged(p)) => {
+                    solver::integrate_from(&sys, p, &spec.solver, &mut obs)?
+                }
+                Some(_) => return Err(resume_mismatch()),
+            };
             Ok((
                 DMatrix::from_column_slice(n1, n0, &y),
                 json!({"method": spec.solver.method.name(), "rtol": spec.solver.rtol,
@@ -524,15 +596,45 @@ pub fn simulate(
             ))
         }
         Mode::Stochastic { eta, decay, batch } => {
+            let mut metrics = Metrics::new(spec);
+            let mut row = Vec::new();
             let mut rng = data::rng(spec.seed, stream::SAMPLES);
             let mut x = DMatrix::zeros(batch, n0);
             let mut ws = Workspace::new(n1, n0);
             let mut f = DMatrix::zeros(n1, n0);
-            let mut w = spec.w0.clone();
             let (t_end, dt) = (spec.solver.t_end, spec.solver.output_dt);
-            let (mut t, mut k, mut next) = (0.0, 0u64, 1u64);
-            metrics.row(t, &w, &mut row);
-            observe(t, &w, &row)?;
+            let (mut t, mut k, mut next, mut w) = match start {
+                None => {
+                    let w = spec.w0.clone();
+                    metrics.row(0.0, &w, &mut row);
+                    observer.observe(0.0, &w, &row)?;
+                    (0.0, 0u64, 1u64, w)
+                }
+                Some(LearningState::Stochastic {
+                    t,
+                    k,
+                    next,
+                    w,
+                    word_pos,
+                }) => {
+                    rng.set_word_pos(word_pos.parse().map_err(|_| resume_mismatch())?);
+                    (*t, *k, *next, DMatrix::from_column_slice(n1, n0, w))
+                }
+                Some(_) => return Err(resume_mismatch()),
+            };
+            let save =
+                |t: f64, k: u64, next: u64, w: &DMatrix<f64>, rng: &rand_chacha::ChaCha8Rng| {
+                    LearningState::Stochastic {
+                        t,
+                        k,
+                        next,
+                        w: w.as_slice().to_vec(),
+                        word_pos: rng.get_word_pos().to_string(),
+                    }
+                };
+            if start.is_none() && observer.wants_states() {
+                observer.state(save(t, k, next, &w, &rng))?;
+            }
             while t < t_end {
                 let step = decay
                     .map_or(eta, |d| eta / (1.0 + k as f64 / d))
@@ -570,15 +672,51 @@ pub fn simulate(
                 if t >= next as f64 * dt - 1e-12 * dt || t >= t_end {
                     next = (t / dt + 1e-9).floor() as u64 + 1;
                     metrics.row(t, &w, &mut row);
-                    observe(t, &w, &row)?;
+                    observer.observe(t, &w, &row)?;
+                    if observer.wants_states() {
+                        observer.state(save(t, k, next, &w, &rng))?;
+                    }
                 }
             }
             Ok((
                 w,
-                json!({"method": "stochastic", "eta": eta, "eta_decay": decay,
-                           "batch": batch, "steps": k}),
+                json!({"method": "stochastic", "eta": eta, "eta_decay": decay, "batch": batch, "steps": k}),
             ))
         }
+    }
+}
+
+fn resume_mismatch() -> Error {
+    Error::Resume {
+        dir: ".".into(),
+        message: "checkpoint.json holds the state of another mode".into(),
+    }
+}
+
+/// J never increasing is the verdict of a gradient flow: the largest rise seen.
+struct JTracker {
+    last: f64,
+    max_increase: f64,
+}
+
+/// Records rows and checkpoints of a learning run.
+struct LearningRecorder<'r, 'a> {
+    rec: &'r mut Recorder<'a>,
+}
+
+impl LearningObserver for LearningRecorder<'_, '_> {
+    fn observe(&mut self, _t: f64, _w: &DMatrix<f64>, row: &[f64]) -> Result<()> {
+        self.rec.record(row)
+    }
+    fn wants_states(&self) -> bool {
+        true
+    }
+    fn state(&mut self, s: LearningState) -> Result<()> {
+        let t = match &s {
+            LearningState::Averaged(p) => p.t,
+            LearningState::Stochastic { t, .. } => *t,
+        };
+        self.rec.checkpoint(t, json!(s))
     }
 }
 
@@ -587,27 +725,34 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     let mut spec = LearningSpec::from_config(cfg)?;
     spec.solver.interrupt = opts.interrupt.clone();
     let mut run = Run::start(cfg, opts)?;
-    let metrics = Metrics::new(&spec);
-    let head = metrics.header();
-    let mut csv = CsvStream::create(&run.dir().file("trajectory.csv"), &head)?;
-    let mut plot = Decimator::new(4000);
-    let bar = progress(opts);
-    let t_end = spec.solver.t_end;
-    let mut j_max_increase = 0.0f64;
-    let mut j_last = f64::NAN;
-    let result = simulate(&spec, |t, _w, row| {
-        let d = row[1] - j_last;
+    let start: Option<LearningState> = match run.resumed() {
+        Some(state) => Some(
+            serde_json::from_value(state.clone()).map_err(|e| Error::Resume {
+                dir: run.dir().path().into(),
+                message: format!("checkpoint.json has no learning state ({e})"),
+            })?,
+        ),
+        None => None,
+    };
+    let head = Metrics::new(&spec).header();
+    let mut jt = JTracker {
+        last: f64::NAN,
+        max_increase: 0.0,
+    };
+    let mut track = |row: &[f64]| {
+        let d = row[1] - jt.last;
         if d > 0.0 {
-            j_max_increase = j_max_increase.max(d);
+            jt.max_increase = jt.max_increase.max(d);
         }
-        j_last = row[1];
-        csv.row(row)?;
-        plot.push(row);
-        tick(&bar, t, t_end);
-        Ok(())
-    });
-    bar.finish_and_clear();
-    csv.flush()?;
+        jt.last = row[1];
+    };
+    let mut rec = Recorder::new(&run, cfg, opts, &head, spec.solver.t_end, &mut track)?;
+    let result = simulate_from(
+        &spec,
+        start.as_ref(),
+        &mut LearningRecorder { rec: &mut rec },
+    );
+    let plot = rec.finish()?;
     let (n1, _) = spec.w0.shape();
     let lam = &spec.spectrum.values;
     run.set(
@@ -618,7 +763,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
             "tau_w": spec.tau_w,
             "eigenvalues": lam.as_slice(),
             "J_min_predicted": spec.spectrum.plateau(&(0..n1).collect::<Vec<_>>()),
-            "J_max_increase": j_max_increase,
+            "J_max_increase": jt.max_increase,
         }),
     );
     let outcome = result.and_then(|(w, solver_json)| {

@@ -278,9 +278,16 @@ impl<'a> Recorder<'a> {
         Ok(())
     }
 
-    /// Offers the state after the last recorded row as a checkpoint.
+    /// Offers the state after the last recorded row as a checkpoint. When one is
+    /// written, the CSV is flushed first, so the checkpoint never refers to rows that
+    /// are not on disk.
     pub fn checkpoint(&mut self, t: f64, state: Value) -> Result<()> {
-        self.checkpoints.update(t, self.rows, state)
+        self.checkpoints.latest = Some((t, self.rows, state));
+        if self.checkpoints.last_write.elapsed() >= self.checkpoints.interval {
+            self.csv.flush()?;
+            self.checkpoints.write()?;
+        }
+        Ok(())
     }
 
     /// Flushes the CSV and writes the last checkpoint; returns the plot buffer.
@@ -332,16 +339,6 @@ pub struct Checkpointer {
 }
 
 impl Checkpointer {
-    /// Records the state after output `rows` (the CSV's data rows so far) at time t,
-    /// writing it when the interval has passed.
-    pub fn update(&mut self, t: f64, rows: u64, state: Value) -> Result<()> {
-        self.latest = Some((t, rows, state));
-        if self.last_write.elapsed() >= self.interval {
-            self.write()?;
-        }
-        Ok(())
-    }
-
     /// Writes the latest recorded state now.
     pub fn write(&mut self) -> Result<()> {
         self.last_write = Instant::now();

@@ -1,0 +1,179 @@
+//! Checkpoints and `--resume`: a run killed (SIGKILL) or interrupted (SIGINT) part way
+//! and resumed from its checkpoint ends with a trajectory.csv byte-identical to the
+//! uninterrupted run's, for adaptive, fixed-step and stochastic runs (every output
+//! interval restarts from its saved state and step size, and the sample stream from
+//! its saved position, so the continuation is exact, not just within tolerance).
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+fn lmser(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_lmser"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
+/// Runs `config` to completion in `full`, and again in `part` stopped by `signal`
+/// once at least `rows` rows are on disk, then resumes `part`; both CSVs must match.
+fn interrupted_then_resumed_matches(config: &str, signal: &str, rows: usize) {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("c.toml"), config).unwrap();
+    let out = lmser(d, &["run", "c.toml", "--quiet", "--out", "full"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lmser"))
+        .args(["run", "c.toml", "--quiet", "--out", "part"])
+        .current_dir(d)
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let csv = d.join("part/trajectory.csv");
+    let t0 = Instant::now();
+    while std::fs::read_to_string(&csv).map_or(0, |s| s.lines().count()) < rows {
+        assert!(
+            t0.elapsed() < Duration::from_secs(60),
+            "run too slow to interrupt"
+        );
+        if child.try_wait().unwrap().is_some() {
+            panic!("the run finished before it could be interrupted; make it longer");
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "the run was not interrupted");
+    let summary = std::fs::read_to_string(d.join("part/summary.json")).unwrap();
+    assert!(!summary.contains("\"finished\""));
+
+    let out = lmser(d, &["run", "c.toml", "--quiet", "--resume", "part"]);
+    assert!(
+        out.status.success(),
+        "resume failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (a, b) = (
+        std::fs::read(d.join("full/trajectory.csv")).unwrap(),
+        std::fs::read(d.join("part/trajectory.csv")).unwrap(),
+    );
+    assert!(
+        a == b,
+        "resumed trajectory differs from the uninterrupted one"
+    );
+    let summary = std::fs::read_to_string(d.join("part/summary.json")).unwrap();
+    assert!(summary.contains("\"finished\"") && summary.contains("resumed_from_t"));
+
+    // Resuming a finished run, or with another config, is refused with exit code 2.
+    let out = lmser(d, &["run", "c.toml", "--quiet", "--resume", "part"]);
+    assert_eq!(out.status.code(), Some(2));
+    std::fs::write(d.join("other.toml"), config.replace("seed = 1", "seed = 2")).unwrap();
+    std::fs::write(
+        d.join("part/summary.json"),
+        summary.replace("\"finished\"", "\"interrupted\""),
+    )
+    .unwrap();
+    let out = lmser(d, &["run", "other.toml", "--quiet", "--resume", "part"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another config"));
+}
+
+const PERCEPTRON: &str = r#"
+name = "p"
+kind = "perceptron"
+seed = 1
+[network]
+layers = [30, 20, 10]
+activation = "logistic"
+init = { scale = 2.0 }
+[input]
+scale = 1.0
+[solver]
+method = "METHOD"
+rtol = 1e-9
+t_end = 40.0
+output_dt = 0.001
+step = 0.001
+checkpoint_interval = 0.05
+"#;
+
+#[test]
+fn perceptron_dopri5_resumes_exactly_after_sigkill() {
+    interrupted_then_resumed_matches(&PERCEPTRON.replace("METHOD", "dopri5"), "-KILL", 8000);
+}
+
+#[test]
+fn perceptron_rk4_resumes_exactly_after_sigint() {
+    interrupted_then_resumed_matches(&PERCEPTRON.replace("METHOD", "rk4"), "-INT", 8000);
+}
+
+#[test]
+fn averaged_learning_resumes_exactly_after_sigkill() {
+    let cfg = r#"
+name = "l"
+kind = "learning"
+seed = 1
+[network]
+layers = [40, 6]
+[data]
+eigenvalues = [EIG]
+[learning]
+t_end = 60.0
+[init]
+scale = 0.01
+[solver]
+method = "dop853"
+rtol = 1e-10
+output_dt = 0.002
+checkpoint_interval = 0.05
+"#
+    .replace(
+        "EIG",
+        &(1..=40)
+            .map(|i| format!("{}", 4.0 / i as f64))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    interrupted_then_resumed_matches(&cfg, "-KILL", 5000);
+}
+
+#[test]
+fn stochastic_learning_resumes_exactly_after_sigint() {
+    let cfg = r#"
+name = "s"
+kind = "learning"
+seed = 1
+[network]
+layers = [20, 4]
+[data]
+eigenvalues = [EIG]
+[learning]
+mode = "stochastic"
+eta = 0.0005
+batch = 2
+t_end = 40.0
+[init]
+scale = 0.3
+[solver]
+output_dt = 0.001
+checkpoint_interval = 0.05
+"#
+    .replace(
+        "EIG",
+        &(1..=20)
+            .map(|i| format!("{}", 4.0 / i as f64))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    interrupted_then_resumed_matches(&cfg, "-INT", 5000);
+}
