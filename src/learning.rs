@@ -16,6 +16,11 @@
 //!
 //! With A = I every variant reduces to LMSER. Only products M C appear, so C never
 //! has to be formed for samples.
+//!
+//! Nonlinear units z = s(y), s(v) = tanh(beta v) (`Rule::LmserTanh`), follow the slides'
+//! k = 1 rule G = z e^T + (s'(y) . W e) x^T with e = x - W^T z, which is exactly
+//! -grad of 1/2 ||x - W^T s(W x)||^2; it has no closed form over Sigma, so it is
+//! averaged over samples only.
 
 use nalgebra::{DMatrix, DVector};
 
@@ -73,6 +78,8 @@ pub enum Rule {
     Oja,
     /// Oja's weighted rule W C - Theta W C W^T W with Theta = diag(theta).
     OjaWeighted { theta: DVector<f64> },
+    /// LMSER with tanh(beta v) units (sample moments only).
+    LmserTanh { beta: f64 },
 }
 
 impl Rule {
@@ -94,6 +101,7 @@ impl Rule {
             } => format!("lmser, amplified, placement {}", placement.name()),
             Rule::Oja => "oja".into(),
             Rule::OjaWeighted { .. } => "oja-weighted".into(),
+            Rule::LmserTanh { beta } => format!("lmser, tanh units (beta {beta})"),
         }
     }
 
@@ -183,8 +191,46 @@ fn scale_rows(m: &mut DMatrix<f64>, d: &DVector<f64>) {
     }
 }
 
-/// F(W; C) of `rule` (module docs) into `out` (n1 x n0).
+/// The tanh rule averaged over the rows of `x` (and, with `j`, the mean of
+/// 1/2 ||x - W^T tanh(beta W x)||^2): G = z e^T + (s'(y) . W e) x^T.
+fn tanh_samples(
+    beta: f64,
+    w: &DMatrix<f64>,
+    x: &DMatrix<f64>,
+    out: Option<&mut DMatrix<f64>>,
+) -> f64 {
+    let (n1, n0) = w.shape();
+    let mut acc = DMatrix::zeros(n1, n0);
+    let mut j = 0.0;
+    for row in x.row_iter() {
+        let xv = row.transpose();
+        let y = w * &xv;
+        let z = y.map(|v| (beta * v).tanh());
+        let e = &xv - w.transpose() * &z;
+        j += 0.5 * e.norm_squared();
+        let we = w * &e;
+        let d = DVector::from_fn(n1, |i, _| beta * (1.0 - z[i] * z[i]) * we[i]);
+        acc += &z * e.transpose() + d * xv.transpose();
+    }
+    let b = x.nrows() as f64;
+    if let Some(out) = out {
+        out.copy_from(&(acc / b));
+    }
+    j / b
+}
+
+/// F(W; C) of `rule` (module docs) into `out` (n1 x n0). `Rule::LmserTanh` needs
+/// `Moment::Samples`; given a matrix it yields NaN, which the driver reports.
 pub fn flow(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace, out: &mut DMatrix<f64>) {
+    if let Rule::LmserTanh { beta } = rule {
+        match c {
+            Moment::Samples(x) => {
+                tanh_samples(*beta, w, x, Some(out));
+            }
+            Moment::Matrix(_) => out.fill(f64::NAN),
+        }
+        return;
+    }
     let Workspace {
         wc,
         s1,
@@ -200,6 +246,7 @@ pub fn flow(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace, out: 
     s1.gemm(1.0, wc, wt, 0.0); // W C W^T
     k.gemm(1.0, w, wt, 0.0); // W W^T
     match rule {
+        Rule::LmserTanh { .. } => unreachable!("handled above"),
         Rule::Oja | Rule::OjaWeighted { .. } => {
             // out = W C - Theta (W C W^T) W
             m.gemm(1.0, s1, w, 0.0);
@@ -259,6 +306,12 @@ pub fn flow(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace, out: 
 /// J = 1/2 E||x - W^T B W x||^2 = 1/2 tr C - tr(B W C W^T) + 1/2 tr(B W C W^T B W W^T),
 /// with B = A for the gradient placement and I otherwise (THEORY.md section 2).
 pub fn reconstruction_error(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace) -> f64 {
+    if let Rule::LmserTanh { beta } = rule {
+        return match c {
+            Moment::Samples(x) => tanh_samples(*beta, w, x, None),
+            Moment::Matrix(_) => f64::NAN,
+        };
+    }
     c.right_mul(w, &mut ws.wc, &mut ws.sam);
     w.transpose_to(&mut ws.wt);
     ws.s1.gemm(1.0, &ws.wc, &ws.wt, 0.0);

@@ -110,6 +110,7 @@ fn averaged_lmser_descends_to_the_principal_subspace() {
         w0,
         solver: opts(Method::Dop853, 30.0),
         seed: 0,
+        samples: None,
     };
     let mut last = f64::INFINITY;
     let (w, _) = simulate(&spec, |_, _, row| {
@@ -143,6 +144,7 @@ fn stochastic_converges_to_averaged_as_step_shrinks() {
         w0,
         solver: opts(Method::Dop853, 2.0),
         seed: 0,
+        samples: None,
     };
     let (w_avg, _) = simulate(&base, |_, _, _| Ok(())).unwrap();
     let deviation = |eta: f64| -> f64 {
@@ -199,4 +201,38 @@ fn landscape_counts_and_classes() {
             }
         }
     }
+}
+
+/// The tanh rule G = z e^T + (s'(y) . W e) x^T averaged over samples is exactly
+/// -grad of the sample mean of 1/2 ||x - W^T tanh(beta W x)||^2: central differences
+/// with h = 1e-6 agree to 1e-7 (truncation h^2 |J'''| plus rounding eps J / h).
+#[test]
+fn tanh_rule_is_minus_grad_of_its_reconstruction_error() {
+    let dataset = Dataset::from_eigenvalues(
+        &[3.0, 1.0, 0.5, 0.2],
+        true,
+        Distribution::Uniform,
+        &mut data::rng(7, 4),
+    );
+    let x = dataset.sample(50, &mut data::rng(8, 6));
+    let c = Moment::Samples(&x);
+    let rule = Rule::LmserTanh { beta: 1.5 };
+    let mut ws = Workspace::new(2, 4);
+    let mut rng = data::rng(9, 1);
+    let w = DMatrix::from_fn(2, 4, |_, _| 0.6 * data::normal(&mut rng));
+    let mut f = DMatrix::zeros(2, 4);
+    flow(&rule, &w, &c, &mut ws, &mut f);
+    for i in 0..w.len() {
+        let h = 1e-6;
+        let (mut wp, mut wm) = (w.clone(), w.clone());
+        wp[i] += h;
+        wm[i] -= h;
+        let d = (reconstruction_error(&rule, &wp, &c, &mut ws)
+            - reconstruction_error(&rule, &wm, &c, &mut ws))
+            / (2.0 * h);
+        assert!((d + f[i]).abs() < 1e-7, "entry {i}: {d} vs {}", -f[i]);
+    }
+    // With a covariance matrix the rule is undefined and yields NaN (never a wrong number).
+    flow(&rule, &w, &Moment::Matrix(dataset.sigma()), &mut ws, &mut f);
+    assert!(f.iter().all(|v| v.is_nan()));
 }

@@ -73,7 +73,7 @@ fn summary(dir: &Path) -> serde_json::Value {
 fn sigint_and_sigterm_stop_cleanly_with_status_interrupted() {
     for sig in ["-INT", "-TERM"] {
         let tmp = tempfile::tempdir().unwrap();
-        let mut child = start(tmp.path());
+        let child = start(tmp.path());
         wait_for_rows(&tmp.path().join("out/trajectory.csv"));
         Command::new("kill")
             .args([sig, &child.id().to_string()])

@@ -50,6 +50,19 @@ pub struct LearningSpec {
     pub w0: DMatrix<f64>,
     pub solver: SolverOptions,
     pub seed: u64,
+    /// A fixed sample set (rows) that replaces Sigma in the averaged ODE and in J:
+    /// needed by nonlinear units, whose rule has no closed form over Sigma.
+    pub samples: Option<DMatrix<f64>>,
+}
+
+impl LearningSpec {
+    /// The second moment the averaged rule and J use: the fixed samples or Sigma.
+    pub fn moment(&self) -> Moment<'_> {
+        match &self.samples {
+            Some(x) => Moment::Samples(x),
+            None => Moment::Matrix(self.dataset.sigma()),
+        }
+    }
 }
 
 impl LearningSpec {
@@ -84,14 +97,20 @@ impl LearningSpec {
                 format!("principal subspace analysis needs n1 < n0 (got n0 = {n0}, n1 = {n1})"),
             ));
         }
-        match &cfg.raw.network.activation {
-            crate::config::OneOrMany::One(a) if a == "linear" => {}
+        let tanh_beta = match &cfg.raw.network.activation {
+            crate::config::OneOrMany::One(a) if a == "linear" => None,
+            crate::config::OneOrMany::One(a) if a == "tanh" => {
+                Some(positive(cfg, "network.beta", n.beta.unwrap_or(1.0))?)
+            }
             _ => {
                 return Err(cfg.err(
                     "network.activation",
-                    "learning runs use linear units; amplify them with learning.amplification",
+                    "learning runs use \"linear\" units (amplify them with learning.amplification) or \"tanh\"",
                 ));
             }
+        };
+        if n.beta.is_some() && tanh_beta.is_none() {
+            return Err(cfg.err("network.beta", "is only used by tanh units; remove it"));
         }
         let dataset = dataset_from(cfg, n0)?;
         let l =
@@ -169,6 +188,29 @@ impl LearningSpec {
                 ));
             }
         };
+        let rule = match tanh_beta {
+            None => rule,
+            Some(beta) if rule == Rule::lmser() => Rule::LmserTanh { beta },
+            Some(_) => {
+                return Err(cfg.err(
+                    "learning.rule",
+                    "tanh units learn with plain rule = \"lmser\" (no amplification, placement or Oja)",
+                ));
+            }
+        };
+        let samples = match (tanh_beta, cfg.raw.data.as_ref().and_then(|d| d.n_samples)) {
+            (None, Some(_)) => {
+                return Err(cfg.err("data.n_samples", "is only used by tanh units; remove it"));
+            }
+            (None, None) => None,
+            (Some(_), n) => {
+                let n = n.unwrap_or(2000);
+                if n == 0 {
+                    return Err(cfg.err("data.n_samples", "must be >= 1"));
+                }
+                Some(dataset.sample(n, &mut data::rng(cfg.raw.seed, stream::EVAL)))
+            }
+        };
         let mode = match l.mode.as_str() {
             "averaged" => Mode::Averaged,
             "stochastic" => Mode::Stochastic {
@@ -218,6 +260,7 @@ impl LearningSpec {
             w0,
             solver,
             seed: cfg.raw.seed,
+            samples,
         })
     }
 }
@@ -285,12 +328,6 @@ pub fn dataset_from(cfg: &Config, n0: usize) -> Result<Dataset> {
         }
         Dataset::from_samples(x)
     };
-    if d.n_samples.is_some() {
-        return Err(cfg.err(
-            "data.n_samples",
-            "is only used by nonlinear units; remove it",
-        ));
-    }
     Ok(ds)
 }
 
@@ -375,11 +412,14 @@ fn initial_weights(cfg: &Config, spec: &Spectrum, n1: usize, n0: usize) -> Resul
     Ok(critical_weights(spec, n1, &subset) + p)
 }
 
-/// The averaged weight ODE tau_w dW/dt = F(W; Sigma) over vec(W) (column-major).
+/// The averaged weight ODE tau_w dW/dt = F(W; C) over vec(W) (column-major), with C
+/// = Sigma or the mean over a fixed sample set.
 #[derive(Debug)]
 pub struct AveragedLearning {
     rule: Rule,
-    sigma: DMatrix<f64>,
+    moment: DMatrix<f64>,
+    samples: bool,
+    n0: usize,
     tau_w: f64,
     work: RefCell<(Workspace, DMatrix<f64>, DMatrix<f64>)>,
 }
@@ -387,10 +427,21 @@ pub struct AveragedLearning {
 impl AveragedLearning {
     /// The ODE of `rule` for an n1 x n0 net on Sigma.
     pub fn new(rule: Rule, sigma: DMatrix<f64>, tau_w: f64, n1: usize) -> Self {
-        let n0 = sigma.nrows();
+        Self::build(rule, sigma, false, tau_w, n1)
+    }
+
+    /// The ODE of `rule` averaged over the rows of `x` (samples x n0).
+    pub fn over_samples(rule: Rule, x: DMatrix<f64>, tau_w: f64, n1: usize) -> Self {
+        Self::build(rule, x, true, tau_w, n1)
+    }
+
+    fn build(rule: Rule, moment: DMatrix<f64>, samples: bool, tau_w: f64, n1: usize) -> Self {
+        let n0 = moment.ncols();
         AveragedLearning {
             rule,
-            sigma,
+            moment,
+            samples,
+            n0,
             tau_w,
             work: RefCell::new((
                 Workspace::new(n1, n0),
@@ -403,14 +454,19 @@ impl AveragedLearning {
 
 impl OdeSystem for AveragedLearning {
     fn dim(&self) -> usize {
-        self.sigma.nrows() * self.work.borrow().1.nrows()
+        self.n0 * self.work.borrow().1.nrows()
     }
 
     fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
         let mut guard = self.work.borrow_mut();
         let (ws, w, out) = &mut *guard;
         w.as_mut_slice().copy_from_slice(y);
-        flow(&self.rule, w, &Moment::Matrix(&self.sigma), ws, out);
+        let c = if self.samples {
+            Moment::Samples(&self.moment)
+        } else {
+            Moment::Matrix(&self.moment)
+        };
+        flow(&self.rule, w, &c, ws, out);
         for (d, f) in dy.iter_mut().zip(out.iter()) {
             *d = f / self.tau_w;
         }
@@ -467,7 +523,7 @@ impl<'a> Metrics<'a> {
 
     /// t, J, ||F||, subspace error, orthonormality error, overlaps w_i . phi_j.
     fn row(&mut self, t: f64, w: &DMatrix<f64>, row: &mut Vec<f64>) {
-        let sigma = Moment::Matrix(self.spec.dataset.sigma());
+        let sigma = self.spec.moment();
         let j = reconstruction_error(&self.spec.rule, w, &sigma, &mut self.ws);
         flow(&self.spec.rule, w, &sigma, &mut self.ws, &mut self.f);
         row.clear();
@@ -568,12 +624,17 @@ pub fn simulate_from(
     let (n1, n0) = spec.w0.shape();
     match spec.mode {
         Mode::Averaged => {
-            let sys = AveragedLearning::new(
-                spec.rule.clone(),
-                spec.dataset.sigma().clone(),
-                spec.tau_w,
-                n1,
-            );
+            let sys = match &spec.samples {
+                Some(x) => {
+                    AveragedLearning::over_samples(spec.rule.clone(), x.clone(), spec.tau_w, n1)
+                }
+                None => AveragedLearning::new(
+                    spec.rule.clone(),
+                    spec.dataset.sigma().clone(),
+                    spec.tau_w,
+                    n1,
+                ),
+            };
             let mut obs = AveragedObserver {
                 metrics: Metrics::new(spec),
                 w: DMatrix::zeros(n1, n0),

@@ -30,6 +30,7 @@ pub mod stream {
     pub const INITIAL: u64 = 3;
     pub const DATA: u64 = 4;
     pub const SAMPLES: u64 = 5;
+    pub const EVAL: u64 = 6;
 }
 
 /// How to run an experiment.
