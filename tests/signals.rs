@@ -17,7 +17,7 @@ init = { scale = 2.0 }
 scale = 1.0
 [solver]
 method = "rk4"
-t_end = 1e7
+t_end = 5e4
 output_dt = 0.001
 step = 0.001
 "#;
