@@ -15,6 +15,7 @@ pub mod activation;
 pub mod analysis;
 pub mod check;
 pub mod config;
+pub mod coupled;
 pub mod data;
 pub mod dataset;
 pub mod error;

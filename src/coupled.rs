@@ -1,0 +1,1165 @@
+//! The `coupled` and `two-phase` learning modes of a one-layer net (layers [n0, n1])
+//! with linear units, optionally amplified (z = A y, A = diag(a_1, ..., a_n1)), and a
+//! stiff integrator for them.
+//!
+//! Neurons and weights evolve together (THEORY.md sections 1-2):
+//!
+//!   tau   dz/dt = -z + A W x,
+//!   tau_w dW/dt = G(W, x, z) = z e^T + S (W e) x^T,   e = x - W^T z,
+//!
+//! the slides' k = 1 rule tau_w dw_pq/dt = eps_q0 z_p + s'_p eps_p1 x_q with the
+//! current activity z: eps_0 = x - u_0, u_0 = W^T z, eps_1 = y - y' = W e, and
+//! S = diag(s') = A for amplified linear units (I for plain ones). At the settled
+//! activity z = A W x its average over x is the exact gradient flow of
+//! 1/2 E||x - W^T A W x||^2 (placement (a) `gradient` of [`crate::learning`]); with
+//! A = I it is the LMSER rule y (x - u)^T + (y - y') x^T.
+//!
+//! - [`CoupledSamples`]: the ODE over (z, vec W) with x held piecewise constant, one
+//!   sample per presentation time T_p ([`run_samples`]).
+//! - [`two_phase`]: per sample, settle z (closed form z* = A W x, or the neuron ODE of
+//!   [`NeuronDynamics`] run to a steady-state tolerance), then
+//!   W += (T_p / tau_w) G(W, x, z*): the adiabatic limit tau << T_p << tau_w of the
+//!   coupled system.
+//! - [`CoupledAveraged`]: the average over x of the coupled system in Z = E[z x^T].
+//!   With z = M x (linear in the current input), Z = M Sigma and
+//!   E[z z^T] = M Sigma M^T = Z Sigma^+ Z^T, so
+//!
+//!   tau   dZ/dt = -Z + A W Sigma,
+//!   tau_w dW/dt = Z - Z Sigma^+ Z^T W + S (W Sigma - W W^T Z).
+//!
+//!   Sigma^+ is the pseudo-inverse (Sigma may be singular: Z = M Sigma stays in its
+//!   row space when Z(0) does). At Z = A W Sigma the W equation is
+//!   A [2 W Sigma - W Sigma W^T A W - W W^T A W Sigma], the averaged LMSER ODE
+//!   (gradient placement) and with A = I 2 W Sigma - W Sigma W^T W - W W^T W Sigma.
+//! - [`integrate_stiff`]: adaptive Rosenbrock methods (Rodas4, ROS2; L-stable,
+//!   linearly implicit) with a dense finite-difference Jacobian and nalgebra LU, for
+//!   tau_w / tau >> 1 where Dopri5's steps are held to ~3 tau by stability. Same
+//!   contract as [`solver::integrate`] (output times, observer, steady state,
+//!   divergence, interrupt).
+
+use crate::activation::Activation;
+use crate::error::{Error, Result};
+use crate::network::{Network, Top};
+use crate::neurons::NeuronDynamics;
+use crate::solver::{self, Method, Observer, OdeSystem, SolverOptions, SolverStats, StopReason};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView, DVectorViewMut};
+use std::cell::RefCell;
+use std::sync::atomic::Ordering;
+
+// ---------------------------------------------------------------------------------
+// Parameters and the sample rule
+// ---------------------------------------------------------------------------------
+
+/// Time constants and gains shared by the coupled forms.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CoupledParams {
+    /// Neuron time constant tau.
+    pub tau: f64,
+    /// Weight time constant tau_w.
+    pub tau_w: f64,
+    /// Gains a_1..a_n1 of amplified units (None: plain linear units, A = I).
+    pub gains: Option<DVector<f64>>,
+}
+
+impl CoupledParams {
+    /// Plain linear units.
+    pub fn new(tau: f64, tau_w: f64) -> Self {
+        assert!(tau > 0.0 && tau_w > 0.0, "tau and tau_w must be > 0");
+        CoupledParams {
+            tau,
+            tau_w,
+            gains: None,
+        }
+    }
+
+    /// Amplified linear units z = A y.
+    pub fn amplified(tau: f64, tau_w: f64, gains: DVector<f64>) -> Self {
+        CoupledParams {
+            gains: Some(gains),
+            ..CoupledParams::new(tau, tau_w)
+        }
+    }
+
+    /// The activation of the units, for [`NeuronDynamics`].
+    pub fn activation(&self) -> Activation {
+        match &self.gains {
+            None => Activation::Linear,
+            Some(a) => Activation::Amplified {
+                gains: a.iter().copied().collect(),
+            },
+        }
+    }
+
+    /// The settled activity z* = A W x.
+    pub fn settled(&self, w: &DMatrix<f64>, x: &DVector<f64>) -> DVector<f64> {
+        let mut z = w * x;
+        if let Some(a) = &self.gains {
+            z.component_mul_assign(a);
+        }
+        z
+    }
+}
+
+/// Scales entry i of v by a_i (when there are gains).
+fn scale_vec(v: &mut DVector<f64>, gains: Option<&DVector<f64>>) {
+    if let Some(a) = gains {
+        v.component_mul_assign(a);
+    }
+}
+
+/// Scales row i of m by a_i (when there are gains).
+fn scale_rows<S: nalgebra::StorageMut<f64, nalgebra::Dyn, nalgebra::Dyn>>(
+    m: &mut nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, S>,
+    gains: Option<&DVector<f64>>,
+) {
+    if let Some(a) = gains {
+        for (i, mut row) in m.row_iter_mut().enumerate() {
+            row *= a[i];
+        }
+    }
+}
+
+/// Work vectors of [`rule_into`].
+#[derive(Debug, Clone)]
+struct RuleWork {
+    e: DVector<f64>,    // x - W^T z      n0
+    eps1: DVector<f64>, // S W e          n1
+}
+
+impl RuleWork {
+    fn new(n1: usize, n0: usize) -> Self {
+        RuleWork {
+            e: DVector::zeros(n0),
+            eps1: DVector::zeros(n1),
+        }
+    }
+}
+
+/// out = scale G(W, x, z) = scale [z e^T + S (W e) x^T], e = x - W^T z. No allocation.
+fn rule_into(
+    w: &DMatrixView<f64>,
+    x: &DVector<f64>,
+    z: &DVectorView<f64>,
+    gains: Option<&DVector<f64>>,
+    scale: f64,
+    work: &mut RuleWork,
+    out: &mut DMatrixViewMut<f64>,
+) {
+    let RuleWork { e, eps1 } = work;
+    e.copy_from(x);
+    e.gemv_tr(-1.0, w, z, 1.0); // x - W^T z
+    eps1.gemv(1.0, w, e, 0.0); // W e
+    scale_vec(eps1, gains);
+    out.ger(scale, z, e, 0.0);
+    out.ger(scale, eps1, x, 1.0);
+}
+
+/// The slides' k = 1 rule G(W, x, z) = z e^T + S (W e) x^T with e = x - W^T z and
+/// S = A (or I): at z = W x (A = I) the LMSER rule y (x - u)^T + (y - y') x^T.
+pub fn sample_rule(
+    w: &DMatrix<f64>,
+    x: &DVector<f64>,
+    z: &DVector<f64>,
+    gains: Option<&DVector<f64>>,
+) -> DMatrix<f64> {
+    let (n1, n0) = w.shape();
+    let mut out = DMatrix::zeros(n1, n0);
+    let mut work = RuleWork::new(n1, n0);
+    rule_into(
+        &w.as_view(),
+        x,
+        &z.as_view(),
+        gains,
+        1.0,
+        &mut work,
+        &mut out.as_view_mut(),
+    );
+    out
+}
+
+/// Packs (z, vec W) (W column-major) into the flat state of [`CoupledSamples`].
+pub fn pack_state(z: &[f64], w: &DMatrix<f64>) -> Vec<f64> {
+    assert_eq!(z.len(), w.nrows(), "z must have n1 values");
+    let mut y = z.to_vec();
+    y.extend_from_slice(w.as_slice());
+    y
+}
+
+/// Splits a flat (z, vec W) state into z and the n1 x n0 matrix W.
+pub fn unpack_state(y: &[f64], n1: usize) -> (DVector<f64>, DMatrix<f64>) {
+    assert!(
+        n1 > 0 && y.len().is_multiple_of(n1) && y.len() > n1,
+        "bad state length"
+    );
+    let n0 = y.len() / n1 - 1;
+    (
+        DVector::from_column_slice(&y[..n1]),
+        DMatrix::from_column_slice(n1, n0, &y[n1..]),
+    )
+}
+
+fn add_stats(total: &mut SolverStats, s: &SolverStats) {
+    total.accepted_steps += s.accepted_steps;
+    total.rejected_steps += s.rejected_steps;
+    total.rhs_evals += s.rhs_evals;
+    total.outputs += s.outputs;
+    total.t_final = s.t_final;
+    total.stop = s.stop;
+}
+
+fn zero_stats(t: f64) -> SolverStats {
+    SolverStats {
+        accepted_steps: 0,
+        rejected_steps: 0,
+        rhs_evals: 0,
+        outputs: 0,
+        t_final: t,
+        stop: StopReason::EndTime,
+    }
+}
+
+fn check_samples(samples: &DMatrix<f64>, n0: usize, t_p: f64) {
+    assert_eq!(samples.ncols(), n0, "samples must be rows of n0 values");
+    assert!(t_p > 0.0, "the presentation time must be > 0");
+}
+
+// ---------------------------------------------------------------------------------
+// 1. The coupled system driven by samples
+// ---------------------------------------------------------------------------------
+
+/// tau dz/dt = -z + A W x, tau_w dW/dt = G(W, x, z) over the flat state
+/// (z (n1 values), vec W column-major n1 x n0) with the input x held fixed
+/// ([`CoupledSamples::set_input`]). The right-hand side does not allocate.
+#[derive(Debug)]
+pub struct CoupledSamples {
+    params: CoupledParams,
+    n1: usize,
+    n0: usize,
+    x: DVector<f64>,
+    work: RefCell<(RuleWork, DVector<f64>)>,
+}
+
+impl CoupledSamples {
+    /// The coupled system of an n1 x n0 net (input x = 0 until set).
+    pub fn new(params: CoupledParams, n1: usize, n0: usize) -> Self {
+        if let Some(a) = &params.gains {
+            assert_eq!(a.len(), n1, "one gain per unit");
+        }
+        CoupledSamples {
+            params,
+            n1,
+            n0,
+            x: DVector::zeros(n0),
+            work: RefCell::new((RuleWork::new(n1, n0), DVector::zeros(n1))),
+        }
+    }
+
+    /// Holds the input x (n0 values) fixed from now on.
+    pub fn set_input(&mut self, x: &[f64]) {
+        self.x.copy_from_slice(x);
+    }
+
+    /// The current input.
+    pub fn input(&self) -> &DVector<f64> {
+        &self.x
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &CoupledParams {
+        &self.params
+    }
+
+    /// (n1, n0).
+    pub fn shape(&self) -> (usize, usize) {
+        (self.n1, self.n0)
+    }
+}
+
+impl OdeSystem for CoupledSamples {
+    fn dim(&self) -> usize {
+        self.n1 * (1 + self.n0)
+    }
+
+    fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
+        let (n1, n0) = (self.n1, self.n0);
+        let mut guard = self.work.borrow_mut();
+        let (rw, ay) = &mut *guard;
+        let z = DVectorView::from_slice(&y[..n1], n1);
+        let w = DMatrixView::from_slice(&y[n1..], n1, n0);
+        let (dz, dw) = dy.split_at_mut(n1);
+        // tau dz/dt = -z + A W x
+        ay.gemv(1.0, &w, &self.x, 0.0);
+        scale_vec(ay, self.params.gains.as_ref());
+        let mut dz = DVectorViewMut::from_slice(dz, n1);
+        dz.copy_from(&*ay);
+        dz -= &z;
+        dz /= self.params.tau;
+        // tau_w dW/dt = G(W, x, z)
+        let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
+        rule_into(
+            &w,
+            &self.x,
+            &z,
+            self.params.gains.as_ref(),
+            1.0 / self.params.tau_w,
+            rw,
+            &mut dw,
+        );
+    }
+
+    fn state_name(&self, i: usize) -> String {
+        if i < self.n1 {
+            format!("z{}", i + 1)
+        } else {
+            let k = i - self.n1;
+            format!("W[{},{}]", k % self.n1 + 1, k / self.n1 + 1)
+        }
+    }
+
+    fn divergence_hint(&self) -> String {
+        "the weights blew up; start from smaller weights or raise tau_w".into()
+    }
+}
+
+/// Which integrator drives an [`OdeSystem`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Integrator {
+    /// [`solver::integrate`] with `opts.method` (Dopri5, Dop853, RK4, fixed point).
+    Standard,
+    /// [`integrate_stiff`] with the given Rosenbrock method.
+    Stiff(StiffMethod),
+}
+
+/// Integrates with the chosen integrator (same contract as [`solver::integrate`]).
+pub fn integrate_with<S: OdeSystem>(
+    integrator: Integrator,
+    sys: &S,
+    t0: f64,
+    y0: &[f64],
+    opts: &SolverOptions,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<f64>, SolverStats)> {
+    match integrator {
+        Integrator::Standard => solver::integrate(sys, t0, y0, opts, observer),
+        Integrator::Stiff(m) => integrate_stiff(sys, m, t0, y0, opts, observer),
+    }
+}
+
+/// Runs the coupled system from the flat state y0 = (z0, vec W0) at t = 0 over the
+/// sample sequence (rows of `samples`), each held for `t_p`: sample i drives
+/// [i t_p, (i + 1) t_p], integrated by `integrator` one presentation at a time with
+/// the tolerances, step limits, divergence bound and interrupt flag of `opts` (its
+/// t_end and output_dt are replaced by the presentation interval). Calls
+/// `callback(t, z, W)` at each presentation end. Returns the final state and the
+/// solver counters summed over the presentations.
+pub fn run_samples(
+    sys: &mut CoupledSamples,
+    y0: &[f64],
+    samples: &DMatrix<f64>,
+    t_p: f64,
+    integrator: Integrator,
+    opts: &SolverOptions,
+    mut callback: impl FnMut(f64, &[f64], &DMatrix<f64>) -> Result<()>,
+) -> Result<(Vec<f64>, SolverStats)> {
+    let (n1, n0) = sys.shape();
+    check_samples(samples, n0, t_p);
+    assert_eq!(y0.len(), sys.dim(), "y0 must be (z, vec W)");
+    let mut y = y0.to_vec();
+    let mut total = zero_stats(0.0);
+    let mut w = DMatrix::zeros(n1, n0);
+    let mut x = vec![0.0; n0];
+    let mut o = opts.clone();
+    o.steady_tol = 0.0;
+    for (i, row) in samples.row_iter().enumerate() {
+        for (xj, v) in x.iter_mut().zip(row.iter()) {
+            *xj = *v;
+        }
+        sys.set_input(&x);
+        let t0 = i as f64 * t_p;
+        o.t_end = (i + 1) as f64 * t_p;
+        o.output_dt = t_p;
+        let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };
+        let (y1, s) = integrate_with(integrator, &*sys, t0, &y, &o, &mut quiet)?;
+        y = y1;
+        add_stats(&mut total, &s);
+        w.as_mut_slice().copy_from_slice(&y[n1..]);
+        callback(o.t_end, &y[..n1], &w)?;
+    }
+    Ok((y, total))
+}
+
+// ---------------------------------------------------------------------------------
+// 2. Two-phase: settle, then one weight step per sample
+// ---------------------------------------------------------------------------------
+
+/// How the neurons settle before each weight step of [`two_phase`].
+#[derive(Debug, Clone)]
+pub enum Settling {
+    /// The closed-form fixed point z* = A W x of linear units.
+    FixedPoint,
+    /// Integrate the neuron ODE of [`NeuronDynamics`] from the previous activity
+    /// until ||dz/dt|| < `opts.steady_tol` (which must be > 0); failing to get there
+    /// by `opts.t_end` is an error. For one linear layer ||dz/dt|| = ||z - z*|| / tau,
+    /// so the settled z is within tau * steady_tol of z*.
+    Ode(SolverOptions),
+}
+
+impl Settling {
+    /// ODE settling to ||z - z*|| < `tol` with Dopri5: steady_tol = tol / tau,
+    /// checked every tau, at most 100 tau of settling time.
+    pub fn ode(tau: f64, tol: f64) -> Settling {
+        assert!(tau > 0.0 && tol > 0.0, "tau and tol must be > 0");
+        let mut o = SolverOptions::new(Method::Dopri5, 100.0 * tau);
+        o.output_dt = tau;
+        o.rtol = 1e-6;
+        o.atol = 1e-3 * tol;
+        o.steady_tol = tol / tau;
+        Settling::Ode(o)
+    }
+}
+
+/// The two-phase scheme of the slides over a sample sequence (rows of `samples`):
+/// for each sample x, settle z (per `settling`), then W += (t_p / tau_w) G(W, x, z).
+/// y0 = (z0, vec W0) as for [`CoupledSamples`] (z0 is where ODE settling starts; the
+/// neurons then carry their activity from one sample to the next). Calls
+/// `callback(t, z, W)` after each weight step, t = (i + 1) t_p. Returns the final
+/// (z, vec W) and the settling integrator's counters summed over the samples (all
+/// zero for [`Settling::FixedPoint`]; settling time is internal, not on the t axis).
+pub fn two_phase(
+    params: &CoupledParams,
+    y0: &[f64],
+    samples: &DMatrix<f64>,
+    t_p: f64,
+    settling: &Settling,
+    mut callback: impl FnMut(f64, &[f64], &DMatrix<f64>) -> Result<()>,
+) -> Result<(Vec<f64>, SolverStats)> {
+    let n0 = samples.ncols();
+    assert!(
+        y0.len().is_multiple_of(n0 + 1) && !y0.is_empty(),
+        "y0 must be (z, vec W)"
+    );
+    let n1 = y0.len() / (n0 + 1);
+    check_samples(samples, n0, t_p);
+    if let Some(a) = &params.gains {
+        assert_eq!(a.len(), n1, "one gain per unit");
+    }
+    let (mut z, mut w) = unpack_state(y0, n1);
+    let mut g = DMatrix::zeros(n1, n0);
+    let mut work = RuleWork::new(n1, n0);
+    let mut x = DVector::zeros(n0);
+    let mut total = zero_stats(0.0);
+    let step = t_p / params.tau_w;
+    for (i, row) in samples.row_iter().enumerate() {
+        x.copy_from(&row.transpose());
+        let t = (i + 1) as f64 * t_p;
+        match settling {
+            Settling::FixedPoint => {
+                z.gemv(1.0, &w, &x, 0.0);
+                scale_vec(&mut z, params.gains.as_ref());
+            }
+            Settling::Ode(opts) => {
+                assert!(opts.steady_tol > 0.0, "ODE settling needs steady_tol > 0");
+                let net = Network::new(
+                    vec![n0, n1],
+                    vec![w.clone()],
+                    vec![params.activation()],
+                    vec![params.tau],
+                    Top::Free,
+                )?;
+                let nd = NeuronDynamics::new(net, x.clone());
+                let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };
+                let (z1, s) = solver::integrate(&nd, 0.0, z.as_slice(), opts, &mut quiet)?;
+                if s.stop != StopReason::SteadyState {
+                    return Err(Error::SolverFailed {
+                        time: t,
+                        reason: format!(
+                            "the neurons did not settle to ||dz/dt|| < {:e} within {} time units",
+                            opts.steady_tol, opts.t_end
+                        ),
+                        hint: "raise the settling time or loosen the settling tolerance".into(),
+                    });
+                }
+                z.copy_from_slice(&z1);
+                add_stats(&mut total, &s);
+            }
+        }
+        rule_into(
+            &w.as_view(),
+            &x,
+            &z.as_view(),
+            params.gains.as_ref(),
+            step,
+            &mut work,
+            &mut g.as_view_mut(),
+        );
+        w += &g;
+        if let Some(v) = w.iter().find(|v| out_of_bound(**v, 1e8)) {
+            return Err(Error::Diverged {
+                time: t,
+                quantity: "W".into(),
+                value: *v,
+                hint: "the weight step t_p / tau_w is too large; raise tau_w".into(),
+            });
+        }
+        total.t_final = t;
+        callback(t, z.as_slice(), &w)?;
+    }
+    Ok((pack_state(z.as_slice(), &w), total))
+}
+
+// ---------------------------------------------------------------------------------
+// 3. The averaged coupled system
+// ---------------------------------------------------------------------------------
+
+/// Work matrices of [`CoupledAveraged`].
+#[derive(Debug, Clone)]
+struct AveragedWork {
+    ws: DMatrix<f64>, // W Sigma          n1 x n0
+    zs: DMatrix<f64>, // Z Sigma^+        n1 x n0
+    zt: DMatrix<f64>, // Z^T              n0 x n1
+    wt: DMatrix<f64>, // W^T              n0 x n1
+    q: DMatrix<f64>,  // Z Sigma^+ Z^T    n1 x n1
+    k: DMatrix<f64>,  // W W^T            n1 x n1
+}
+
+/// The averaged coupled system over the flat state (vec Z, vec W) (both n1 x n0,
+/// column-major), Z = E[z x^T]:
+/// tau dZ/dt = -Z + A W Sigma, tau_w dW/dt = Z - Z Sigma^+ Z^T W + S (W Sigma - W W^T Z)
+/// (module docs). The right-hand side does not allocate.
+#[derive(Debug)]
+pub struct CoupledAveraged {
+    params: CoupledParams,
+    n1: usize,
+    n0: usize,
+    sigma: DMatrix<f64>,
+    sigma_pinv: DMatrix<f64>,
+    work: RefCell<AveragedWork>,
+}
+
+impl CoupledAveraged {
+    /// The averaged coupled system of an n1 x n0 net on Sigma (n0 x n0, symmetric
+    /// positive semi-definite).
+    pub fn new(params: CoupledParams, sigma: DMatrix<f64>, n1: usize) -> Self {
+        let n0 = sigma.nrows();
+        assert_eq!(sigma.ncols(), n0, "Sigma must be square");
+        if let Some(a) = &params.gains {
+            assert_eq!(a.len(), n1, "one gain per unit");
+        }
+        let sigma_pinv = pseudo_inverse(&sigma);
+        let z = |r, c| DMatrix::zeros(r, c);
+        CoupledAveraged {
+            params,
+            n1,
+            n0,
+            sigma,
+            sigma_pinv,
+            work: RefCell::new(AveragedWork {
+                ws: z(n1, n0),
+                zs: z(n1, n0),
+                zt: z(n0, n1),
+                wt: z(n0, n1),
+                q: z(n1, n1),
+                k: z(n1, n1),
+            }),
+        }
+    }
+
+    /// The state with the neurons settled to W: (vec(A W Sigma), vec W).
+    pub fn settled_state(&self, w: &DMatrix<f64>) -> Vec<f64> {
+        assert_eq!(w.shape(), (self.n1, self.n0), "W must be n1 x n0");
+        let mut z = w * &self.sigma;
+        scale_rows(&mut z, self.params.gains.as_ref());
+        let mut y = z.as_slice().to_vec();
+        y.extend_from_slice(w.as_slice());
+        y
+    }
+
+    /// Splits a state into (Z, W).
+    pub fn split(&self, y: &[f64]) -> (DMatrix<f64>, DMatrix<f64>) {
+        let m = self.n1 * self.n0;
+        (
+            DMatrix::from_column_slice(self.n1, self.n0, &y[..m]),
+            DMatrix::from_column_slice(self.n1, self.n0, &y[m..]),
+        )
+    }
+
+    /// Sigma.
+    pub fn sigma(&self) -> &DMatrix<f64> {
+        &self.sigma
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> &CoupledParams {
+        &self.params
+    }
+}
+
+/// Moore-Penrose pseudo-inverse of a symmetric positive semi-definite matrix
+/// (eigenvalues below 1e-12 n lambda_max count as zero).
+fn pseudo_inverse(s: &DMatrix<f64>) -> DMatrix<f64> {
+    let n = s.nrows();
+    let sym = (s + s.transpose()) * 0.5;
+    let eig = sym.symmetric_eigen();
+    let cut = 1e-12 * n as f64 * eig.eigenvalues.amax();
+    let inv = eig
+        .eigenvalues
+        .map(|l| if l > cut && l > 0.0 { 1.0 / l } else { 0.0 });
+    &eig.eigenvectors * DMatrix::from_diagonal(&inv) * eig.eigenvectors.transpose()
+}
+
+impl OdeSystem for CoupledAveraged {
+    fn dim(&self) -> usize {
+        2 * self.n1 * self.n0
+    }
+
+    fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
+        let (n1, n0) = (self.n1, self.n0);
+        let m = n1 * n0;
+        let gains = self.params.gains.as_ref();
+        let mut guard = self.work.borrow_mut();
+        let AveragedWork {
+            ws,
+            zs,
+            zt,
+            wt,
+            q,
+            k,
+        } = &mut *guard;
+        let z = DMatrixView::from_slice(&y[..m], n1, n0);
+        let w = DMatrixView::from_slice(&y[m..], n1, n0);
+        let (dz, dw) = dy.split_at_mut(m);
+        let mut dz = DMatrixViewMut::from_slice(dz, n1, n0);
+        let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
+        ws.gemm(1.0, &w, &self.sigma, 0.0); // W Sigma
+        // tau dZ/dt = -Z + A W Sigma
+        dz.copy_from(&*ws);
+        scale_rows(&mut dz, gains);
+        dz -= &z;
+        dz /= self.params.tau;
+        // tau_w dW/dt = Z - (Z Sigma^+ Z^T) W + S (W Sigma - (W W^T) Z)
+        zs.gemm(1.0, &z, &self.sigma_pinv, 0.0);
+        z.transpose_to(zt);
+        w.transpose_to(wt);
+        q.gemm(1.0, &*zs, &*zt, 0.0);
+        k.gemm(1.0, &w, &*wt, 0.0);
+        ws.gemm(-1.0, &*k, &z, 1.0);
+        scale_rows(ws, gains);
+        dw.copy_from(&z);
+        dw += &*ws;
+        dw.gemm(-1.0, &*q, &w, 1.0);
+        dw /= self.params.tau_w;
+    }
+
+    fn state_name(&self, i: usize) -> String {
+        let m = self.n1 * self.n0;
+        let (name, k) = if i < m { ("Z", i) } else { ("W", i - m) };
+        format!("{name}[{},{}]", k % self.n1 + 1, k / self.n1 + 1)
+    }
+
+    fn divergence_hint(&self) -> String {
+        "the weights blew up; start from smaller weights or check Sigma".into()
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// 4. Stiff integration: adaptive Rosenbrock methods
+// ---------------------------------------------------------------------------------
+
+/// A Rosenbrock method of [`integrate_stiff`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StiffMethod {
+    /// Hairer & Wanner's RODAS (order 4, embedded order 3, 6 stages, stiffly
+    /// accurate, L-stable).
+    Rodas4,
+    /// ROS2 of Verwer et al. (1999): order 2, embedded order 1, 2 stages,
+    /// gamma = 1 + 1/sqrt 2, L-stable.
+    Ros2,
+}
+
+impl StiffMethod {
+    /// Parses a config name ("rodas4", "ros2").
+    pub fn from_name(name: &str) -> Option<StiffMethod> {
+        Some(match name {
+            "rodas4" => StiffMethod::Rodas4,
+            "ros2" => StiffMethod::Ros2,
+            _ => return None,
+        })
+    }
+
+    /// Config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            StiffMethod::Rodas4 => "rodas4",
+            StiffMethod::Ros2 => "ros2",
+        }
+    }
+}
+
+/// Coefficients of a Rosenbrock method in the form of Hairer & Wanner (IV.7.25):
+/// (I / (h gamma) - J) u_i = f(t + alpha_i h, y + sum_j a_ij u_j)
+///                           + sum_j (c_ij / h) u_j + gamma_i h f_t,
+/// y_new = y + sum_i m_i u_i, error estimate sum_i e_i u_i.
+struct Tableau {
+    gamma: f64,
+    alpha: Vec<f64>,
+    gamma_i: Vec<f64>,
+    a: Vec<Vec<f64>>,
+    c: Vec<Vec<f64>>,
+    m: Vec<f64>,
+    e: Vec<f64>,
+    /// The error estimate is O(h^q).
+    q: f64,
+}
+
+impl Tableau {
+    fn of(method: StiffMethod) -> Tableau {
+        match method {
+            StiffMethod::Rodas4 => {
+                // rodas.f (METH = 1), Hairer & Wanner, Solving ODEs II, section VI.4.
+                let a5 = vec![
+                    1.221224509226641,
+                    6.019134481288629,
+                    12.53708332932087,
+                    -0.687_886_036_105_895,
+                ];
+                let mut a6 = a5.clone();
+                a6.push(1.0);
+                let mut m = a6.clone();
+                m.push(1.0);
+                Tableau {
+                    gamma: 0.25,
+                    alpha: vec![0.0, 0.386, 0.21, 0.63, 1.0, 1.0],
+                    gamma_i: vec![0.25, -0.1043, 0.1035, -0.036_200_000_000_000_23, 0.0, 0.0],
+                    a: vec![
+                        vec![],
+                        vec![1.544],
+                        vec![0.9466785280815826, 0.2557011698983284],
+                        vec![3.314825187068521, 2.896124015972201, 0.9986419139977817],
+                        a5,
+                        a6,
+                    ],
+                    c: vec![
+                        vec![],
+                        vec![-5.6688],
+                        vec![-2.430093356833875, -0.2063599157091915],
+                        vec![-0.1073529058151375, -9.594562251023355, -20.47028614809616],
+                        vec![
+                            7.496443313967647,
+                            -10.24680431464352,
+                            -33.99990352819905,
+                            11.7089089320616,
+                        ],
+                        vec![
+                            8.083246795921522,
+                            -7.981132988064893,
+                            -31.52159432874371,
+                            16.31930543123136,
+                            -6.058818238834054,
+                        ],
+                    ],
+                    m,
+                    e: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+                    q: 4.0,
+                }
+            }
+            StiffMethod::Ros2 => {
+                // (I - g h J) k1 = f(t, y), (I - g h J) k2 = f(t + h, y + h k1) - 2 k1,
+                // y_new = y + h (3 k1 + k2) / 2, embedded y + h k1; with u_i = g h k_i.
+                let g = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
+                Tableau {
+                    gamma: g,
+                    alpha: vec![0.0, 1.0],
+                    gamma_i: vec![g, -g],
+                    a: vec![vec![], vec![1.0 / g]],
+                    c: vec![vec![], vec![-2.0 / g]],
+                    m: vec![1.5 / g, 0.5 / g],
+                    e: vec![0.5 / g, 0.5 / g],
+                    q: 2.0,
+                }
+            }
+        }
+    }
+
+    fn stages(&self) -> usize {
+        self.alpha.len()
+    }
+}
+
+/// State and work arrays of a Rosenbrock integration.
+struct Rosenbrock {
+    tab: Tableau,
+    n: usize,
+    jac: DMatrix<f64>,
+    f0: Vec<f64>,
+    ft: Vec<f64>,
+    u: Vec<DVector<f64>>,
+    b: DVector<f64>,
+    arg: Vec<f64>,
+    fi: Vec<f64>,
+    y_new: Vec<f64>,
+    err: Vec<f64>,
+}
+
+impl Rosenbrock {
+    fn new(method: StiffMethod, n: usize) -> Self {
+        let tab = Tableau::of(method);
+        let s = tab.stages();
+        Rosenbrock {
+            tab,
+            n,
+            jac: DMatrix::zeros(n, n),
+            f0: vec![0.0; n],
+            ft: vec![0.0; n],
+            u: (0..s).map(|_| DVector::zeros(n)).collect(),
+            b: DVector::zeros(n),
+            arg: vec![0.0; n],
+            fi: vec![0.0; n],
+            y_new: vec![0.0; n],
+            err: vec![0.0; n],
+        }
+    }
+
+    /// f0 = f(t, y), the forward-difference Jacobian J and f_t at (t, y). Column j
+    /// uses the increment sqrt(eps) max(|y_j|, 1e-3 max_i |y_i|) (sqrt(eps) for a zero
+    /// state); f_t the increment sqrt(eps) max(|t|, tscale), tscale a step size.
+    fn prepare<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        y: &[f64],
+        tscale: f64,
+        stats: &mut SolverStats,
+    ) {
+        let n = self.n;
+        let sqrt_eps = f64::EPSILON.sqrt();
+        sys.rhs(t, y, &mut self.f0);
+        self.arg.copy_from_slice(y);
+        let ymax = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let floor = if ymax > 0.0 { 1e-3 * ymax } else { 1.0 };
+        for (j, &yj) in y.iter().enumerate() {
+            self.arg[j] = yj + sqrt_eps * yj.abs().max(floor);
+            let d = self.arg[j] - yj; // the increment actually represented
+            sys.rhs(t, &self.arg, &mut self.fi);
+            for i in 0..n {
+                self.jac[(i, j)] = (self.fi[i] - self.f0[i]) / d;
+            }
+            self.arg[j] = yj;
+        }
+        let dt = (t + sqrt_eps * t.abs().max(tscale.abs())) - t;
+        sys.rhs(t + dt, y, &mut self.fi);
+        for i in 0..n {
+            self.ft[i] = (self.fi[i] - self.f0[i]) / dt;
+        }
+        stats.rhs_evals += n as u64 + 2;
+    }
+
+    /// One step of size h from (t, y) with the prepared f0, J, f_t: writes y_new and
+    /// returns the scaled RMS error (infinite when the step failed).
+    fn attempt<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        y: &[f64],
+        h: f64,
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> f64 {
+        let n = self.n;
+        let tab = &self.tab;
+        let mut mat = -&self.jac;
+        let diag = 1.0 / (h * tab.gamma);
+        for i in 0..n {
+            mat[(i, i)] += diag;
+        }
+        let lu = mat.lu();
+        for s in 0..tab.stages() {
+            if s == 0 {
+                self.fi.copy_from_slice(&self.f0);
+            } else {
+                self.arg.copy_from_slice(y);
+                for (j, &a) in tab.a[s].iter().enumerate() {
+                    for (v, uj) in self.arg.iter_mut().zip(self.u[j].iter()) {
+                        *v += a * uj;
+                    }
+                }
+                sys.rhs(t + tab.alpha[s] * h, &self.arg, &mut self.fi);
+                stats.rhs_evals += 1;
+            }
+            for i in 0..n {
+                self.b[i] = self.fi[i] + tab.gamma_i[s] * h * self.ft[i];
+            }
+            for (j, &c) in tab.c[s].iter().enumerate() {
+                self.b.axpy(c / h, &self.u[j], 1.0);
+            }
+            if !lu.solve_mut(&mut self.b) {
+                return f64::INFINITY;
+            }
+            self.u[s].copy_from(&self.b);
+        }
+        self.y_new.copy_from_slice(y);
+        self.err.fill(0.0);
+        for s in 0..tab.stages() {
+            let (m, e) = (tab.m[s], tab.e[s]);
+            for i in 0..n {
+                self.y_new[i] += m * self.u[s][i];
+                self.err[i] += e * self.u[s][i];
+            }
+        }
+        let mut sum = 0.0;
+        for ((yi, yn), ei) in y.iter().zip(&self.y_new).zip(&self.err) {
+            let sc = opts.atol + opts.rtol * yi.abs().max(yn.abs());
+            sum += (ei / sc).powi(2);
+        }
+        let e = (sum / n.max(1) as f64).sqrt();
+        if e.is_finite() && self.y_new.iter().all(|v| v.is_finite()) {
+            e
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// A first step size from f0 and one explicit Euler probe (Hairer's hinit).
+    fn initial_step<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        y: &[f64],
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> f64 {
+        let n = self.n;
+        let sc = |i: usize| opts.atol + opts.rtol * y[i].abs();
+        let rms = |v: &dyn Fn(usize) -> f64| {
+            ((0..n).map(|i| (v(i) / sc(i)).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt()
+        };
+        let d0 = rms(&|i| y[i]);
+        let d1 = rms(&|i| self.f0[i]);
+        let h0 = if d0 < 1e-5 || d1 < 1e-5 {
+            1e-6
+        } else {
+            0.01 * d0 / d1
+        };
+        for ((a, yi), fi) in self.arg.iter_mut().zip(y).zip(&self.f0) {
+            *a = yi + h0 * fi;
+        }
+        sys.rhs(t + h0, &self.arg, &mut self.fi);
+        stats.rhs_evals += 1;
+        let d2 = rms(&|i| self.fi[i] - self.f0[i]) / h0;
+        let h1 = if d1.max(d2) <= 1e-15 {
+            (h0 * 1e-3).max(1e-6)
+        } else {
+            (0.01 / d1.max(d2)).powf(1.0 / self.tab.q)
+        };
+        (100.0 * h0).min(h1)
+    }
+
+    /// Integrates from t to t_next starting with step h (0 = estimate). Returns the
+    /// step size to continue with.
+    #[allow(clippy::too_many_arguments)]
+    fn interval<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        mut t: f64,
+        t_next: f64,
+        y: &mut [f64],
+        mut h: f64,
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> Result<f64> {
+        let span = t_next - t;
+        let mut steps = 0u32;
+        let mut first = true;
+        while t < t_next {
+            if steps >= opts.max_steps {
+                return Err(Error::SolverFailed {
+                    time: t,
+                    reason: format!("more than {} steps in one output interval", opts.max_steps),
+                    hint: "raise solver.max_steps or loosen solver.rtol".into(),
+                });
+            }
+            self.prepare(sys, t, y, if h > 0.0 { h } else { span }, stats);
+            if first && h <= 0.0 {
+                h = self.initial_step(sys, t, y, opts, stats);
+            }
+            first = false;
+            let mut rejected = false;
+            loop {
+                let remaining = t_next - t;
+                let landing = h >= remaining - 1e-12 * span.abs();
+                let h_step = if landing { remaining } else { h };
+                let err = self.attempt(sys, t, y, h_step, opts, stats);
+                let q = self.tab.q;
+                if err <= 1.0 {
+                    let mut fac = if err == 0.0 {
+                        5.0
+                    } else {
+                        (0.9 * err.powf(-1.0 / q)).clamp(0.2, 5.0)
+                    };
+                    if rejected {
+                        fac = fac.min(1.0);
+                    }
+                    let h_new = h_step * fac;
+                    h = if landing && !rejected {
+                        h_new.max(h)
+                    } else {
+                        h_new
+                    };
+                    y.copy_from_slice(&self.y_new);
+                    t = if landing { t_next } else { t + h_step };
+                    stats.accepted_steps += 1;
+                    steps += 1;
+                    check_step(sys, t, y, opts)?;
+                    break;
+                }
+                stats.rejected_steps += 1;
+                steps += 1;
+                rejected = true;
+                let fac = if err.is_finite() {
+                    (0.9 * err.powf(-1.0 / q)).clamp(0.2, 1.0)
+                } else {
+                    0.2
+                };
+                h = h_step * fac;
+                if h < 1e-14 * t.abs().max(span.abs()) {
+                    return Err(Error::SolverFailed {
+                        time: t,
+                        reason: "step size underflow".into(),
+                        hint: "the solution may blow up here; loosen solver.rtol/atol or check the weights"
+                            .into(),
+                    });
+                }
+                if steps >= opts.max_steps {
+                    return Err(Error::SolverFailed {
+                        time: t,
+                        reason: format!(
+                            "more than {} steps in one output interval",
+                            opts.max_steps
+                        ),
+                        hint: "raise solver.max_steps or loosen solver.rtol".into(),
+                    });
+                }
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// True when v is not finite or |v| > bound.
+fn out_of_bound(v: f64, bound: f64) -> bool {
+    !v.is_finite() || v.abs() > bound
+}
+
+fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+fn diverged<S: OdeSystem>(sys: &S, t: f64, y: &[f64], bound: f64) -> Error {
+    let (i, v) = y
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|(_, v)| out_of_bound(*v, bound))
+        .unwrap_or((0, f64::NAN));
+    Error::Diverged {
+        time: t,
+        quantity: sys.state_name(i),
+        value: v,
+        hint: sys.divergence_hint(),
+    }
+}
+
+fn check_state<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Result<()> {
+    if y.iter().any(|v| out_of_bound(*v, opts.divergence_bound)) {
+        return Err(diverged(sys, t, y, opts.divergence_bound));
+    }
+    Ok(())
+}
+
+fn check_step<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Result<()> {
+    check_state(sys, t, y, opts)?;
+    if opts
+        .interrupt
+        .as_ref()
+        .is_some_and(|f| f.load(Ordering::Relaxed))
+    {
+        return Err(Error::Interrupted { time: t });
+    }
+    Ok(())
+}
+
+/// Integrates `sys` from (t0, y0) to `opts.t_end` with an adaptive Rosenbrock method,
+/// with the contract of [`solver::integrate`]: `observer` at t0, every
+/// t0 + i output_dt and the final time (each a step end point, never interpolated);
+/// early stop when ||dy/dt|| < `opts.steady_tol`; `opts.rtol`/`atol` bound the RMS of
+/// the scaled local error estimate per step; at most `opts.max_steps` steps per
+/// output interval; divergence and interrupt checks after every step. `opts.method`
+/// and `opts.step` are ignored. Each step costs dim + 2 right-hand sides for the
+/// finite-difference Jacobian and f_t, the method's stages (5 more for Rodas4, 1 for
+/// ROS2) and one dense LU of size dim (counted in `rhs_evals`).
+pub fn integrate_stiff<S: OdeSystem>(
+    sys: &S,
+    method: StiffMethod,
+    t0: f64,
+    y0: &[f64],
+    opts: &SolverOptions,
+    observer: &mut dyn Observer,
+) -> Result<(Vec<f64>, SolverStats)> {
+    let n = sys.dim();
+    assert_eq!(y0.len(), n, "initial state has the wrong dimension");
+    let mut rb = Rosenbrock::new(method, n);
+    let mut y = y0.to_vec();
+    let mut dy = vec![0.0; n];
+    let mut stats = zero_stats(t0);
+    let mut h = 0.0;
+    let mut t = t0;
+    let mut i = 0u64;
+    loop {
+        check_state(sys, t, &y, opts)?;
+        sys.rhs(t, &y, &mut dy);
+        stats.rhs_evals += 1;
+        check_state(sys, t, &dy, opts).map_err(|_| diverged(sys, t, &dy, opts.divergence_bound))?;
+        observer.observe(t, &y, &dy)?;
+        stats.outputs += 1;
+        stats.t_final = t;
+        if opts.steady_tol > 0.0 && norm(&dy) < opts.steady_tol {
+            stats.stop = StopReason::SteadyState;
+            return Ok((y, stats));
+        }
+        if t >= opts.t_end {
+            return Ok((y, stats));
+        }
+        i += 1;
+        let mut t_next = t0 + i as f64 * opts.output_dt;
+        if t_next > opts.t_end - 1e-9 * opts.output_dt {
+            t_next = opts.t_end;
+        }
+        h = rb.interval(sys, t, t_next, &mut y, h, opts, &mut stats)?;
+        t = t_next;
+    }
+}
+
+/// `steps` equal steps of a Rosenbrock method from (t0, y0) to t_end without error
+/// control (for convergence-order checks). Returns y(t_end).
+pub fn rosenbrock_fixed<S: OdeSystem>(
+    sys: &S,
+    method: StiffMethod,
+    t0: f64,
+    y0: &[f64],
+    t_end: f64,
+    steps: usize,
+) -> Vec<f64> {
+    let n = sys.dim();
+    assert_eq!(y0.len(), n, "initial state has the wrong dimension");
+    let mut rb = Rosenbrock::new(method, n);
+    let mut stats = zero_stats(t0);
+    let opts = SolverOptions::new(Method::Dopri5, t_end);
+    let h = (t_end - t0) / steps as f64;
+    let mut y = y0.to_vec();
+    for k in 0..steps {
+        let t = t0 + k as f64 * h;
+        rb.prepare(sys, t, &y, h, &mut stats);
+        rb.attempt(sys, t, &y, h, &opts, &mut stats);
+        y.copy_from_slice(&rb.y_new);
+    }
+    y
+}
