@@ -17,6 +17,7 @@ run experiments/staircase.toml staircase
 run experiments/saddle-escape.toml saddle-escape
 run experiments/symmetry-output.toml symmetry-output
 run experiments/symmetry-gradient.toml symmetry-gradient
+run experiments/symmetry-tanh.toml symmetry-tanh
 run experiments/stochastic.toml stochastic
 run experiments/landscape.toml landscape
 "$bin" check --out runs/check
@@ -31,8 +32,10 @@ cp runs/psa-lmser/learning.png plots/psa-lmser.png
 cp runs/staircase/learning.png plots/staircase.png
 cp runs/staircase/overlaps.png plots/staircase-overlaps.png
 cp runs/saddle-escape/learning.png plots/saddle-escape.png
-cp runs/symmetry-output/overlaps.png plots/symmetry-output-overlaps.png
-cp runs/symmetry-gradient/overlaps.png plots/symmetry-gradient-overlaps.png
+cp runs/symmetry-output/alignment.png plots/symmetry-output-alignment.png
+cp runs/symmetry-gradient/alignment.png plots/symmetry-gradient-alignment.png
+cp runs/symmetry-tanh/alignment.png plots/symmetry-tanh-alignment.png
+cp runs/check/symmetry_breaking.png plots/symmetry-breaking.png
 cp runs/stochastic/learning.png plots/stochastic.png
 cp runs/check/escape_times.png plots/escape-times.png
 cp runs/check/lmser_vs_oja.png plots/lmser-vs-oja.png

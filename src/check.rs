@@ -396,8 +396,10 @@ pub fn symmetry_rules(gains: &DVector<f64>) -> Vec<(String, Rule)> {
 
 /// Runs each rule of [`symmetry_rules`] from `starts` random W0 on the averaged ODE
 /// and counts the runs whose rows end aligned with the eigenvectors in order.
-/// Returns (label, aligned runs, finished runs, smallest |cos(w_i, phi_i)|).
-pub fn symmetry_breaking(starts: u64, t_end: f64) -> Vec<(String, u64, u64, f64)> {
+/// Returns (label, aligned runs, finished runs, smallest |cos(w_i, phi_i)|) and, for
+/// the first start of each rule, min_i |cos(w_i, phi_i)| through time.
+pub fn symmetry_breaking(starts: u64, t_end: f64) -> (Vec<(String, u64, u64, f64)>, Vec<Series>) {
+    let mut curves = Vec::new();
     let lam = [4.0, 2.5, 1.5, 0.8, 0.4, 0.2];
     let gains = DVector::from_vec(vec![3.0, 2.0, 1.0]);
     let dataset =
@@ -412,7 +414,7 @@ pub fn symmetry_breaking(starts: u64, t_end: f64) -> Vec<(String, u64, u64, f64)
             let mut solver = SolverOptions::new(Method::Dop853, t_end);
             solver.rtol = 1e-9;
             solver.atol = 1e-12;
-            solver.output_dt = t_end / 10.0;
+            solver.output_dt = t_end / 400.0;
             let spec = LearningSpec {
                 dataset: dataset.clone(),
                 spectrum: spectrum.clone(),
@@ -424,7 +426,19 @@ pub fn symmetry_breaking(starts: u64, t_end: f64) -> Vec<(String, u64, u64, f64)
                 seed: s,
                 samples: None,
             };
-            if let Ok((w, _)) = simulate(&spec, |_, _, _| Ok(())) {
+            let mut curve = Vec::new();
+            let result = simulate(&spec, |t, w, _| {
+                let cos = alignment(w, &spectrum);
+                curve.push((t, (0..3).map(|i| cos[(i, i)]).fold(1.0, f64::min)));
+                Ok(())
+            });
+            if s == 0 {
+                curves.push(Series::new(
+                    label.clone(),
+                    curve.into_iter().filter(|p| p.0 > 0.0).collect(),
+                ));
+            }
+            if let Ok((w, _)) = result {
                 done += 1;
                 let cos = alignment(&w, &spectrum);
                 if rows_aligned_in_order(&cos, ALIGNED) {
@@ -435,7 +449,7 @@ pub fn symmetry_breaking(starts: u64, t_end: f64) -> Vec<(String, u64, u64, f64)
         }
         out.push((label, aligned, done, worst));
     }
-    out
+    (out, curves)
 }
 
 /// True when every row's largest |cos| with an eigenvector is >= `threshold` and the
@@ -697,8 +711,17 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     rows.push(gradient_flow());
     let (t4, families) = theorem4_check();
     rows.extend(t4);
-    let sym = symmetry_breaking(4, 150.0);
+    let (sym, sym_curves) = symmetry_breaking(4, 150.0);
     rows.push(symmetry_row(&sym));
+    Figure {
+        title: "Symmetry breaking: min_i |cos(w_i, phi_i)|, A = diag(3, 2, 1)".into(),
+        x_label: "t (log scale)".into(),
+        y_label: "min_i |cos(w_i, phi_i)|".into(),
+        log_x: true,
+        series: sym_curves,
+        ..Default::default()
+    }
+    .save(&dir.file("symmetry_breaking"))?;
     rows.push(tanh_row(&tanh_symmetry(3, 300.0)));
     let (escape, slope, predicted) = escape_times()?;
     rows.push(escape_row(slope, predicted));

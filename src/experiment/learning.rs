@@ -896,6 +896,31 @@ fn plots(run: &Run, plot: &Decimator, head: &[String], spec: &LearningSpec) -> R
             ..Default::default()
         }
         .save(&run.dir().file("overlaps"))?;
+        // |cos(w_i, phi_i)| = |c_ii| / ||w_i|| with ||w_i||^2 = sum_j c_ij^2 (Phi is an
+        // orthonormal basis): 1 for every row once the symmetry is broken.
+        let series = (0..n1)
+            .map(|i| {
+                let pts = rows
+                    .iter()
+                    .filter(|r| r[0] > 0.0)
+                    .map(|r| {
+                        let c = &r[5 + i * n0..5 + (i + 1) * n0];
+                        let norm = c.iter().map(|v| v * v).sum::<f64>().sqrt();
+                        (r[0], if norm > 0.0 { c[i].abs() / norm } else { 0.0 })
+                    })
+                    .collect();
+                Series::new(format!("|cos(w_{0}, phi_{0})|", i + 1), pts)
+            })
+            .collect();
+        Figure {
+            title: "Alignment of row i with eigenvector i".into(),
+            x_label: "t (log scale)".into(),
+            y_label: "|cos|".into(),
+            log_x: true,
+            series,
+            ..Default::default()
+        }
+        .save(&run.dir().file("alignment"))?;
     }
     Ok(())
 }
