@@ -31,20 +31,18 @@
 //!   row space when Z(0) does). At Z = A W Sigma the W equation is
 //!   A [2 W Sigma - W Sigma W^T A W - W W^T A W Sigma], the averaged LMSER ODE
 //!   (gradient placement) and with A = I 2 W Sigma - W Sigma W^T W - W W^T W Sigma.
-//! - [`integrate_stiff`]: adaptive Rosenbrock methods (Rodas4, ROS2; L-stable,
-//!   linearly implicit) with a dense finite-difference Jacobian and nalgebra LU, for
-//!   tau_w / tau >> 1 where Dopri5's steps are held to ~3 tau by stability. Same
-//!   contract as [`solver::integrate`] (output times, observer, steady state,
-//!   divergence, interrupt).
+//!
+//! For tau_w / tau >> 1 the coupled forms are stiff: Dopri5's steps are held to ~3 tau
+//! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`])
+//! take steps set by accuracy instead.
 
 use crate::activation::Activation;
 use crate::error::{Error, Result};
 use crate::network::{Network, Top};
 use crate::neurons::NeuronDynamics;
-use crate::solver::{self, Method, Observer, OdeSystem, SolverOptions, SolverStats, StopReason};
+use crate::solver::{self, Method, OdeSystem, SolverOptions, SolverStats, StopReason};
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView, DVectorViewMut};
 use std::cell::RefCell;
-use std::sync::atomic::Ordering;
 
 // ---------------------------------------------------------------------------------
 // Parameters and the sample rule
@@ -198,26 +196,6 @@ pub fn unpack_state(y: &[f64], n1: usize) -> (DVector<f64>, DMatrix<f64>) {
     )
 }
 
-fn add_stats(total: &mut SolverStats, s: &SolverStats) {
-    total.accepted_steps += s.accepted_steps;
-    total.rejected_steps += s.rejected_steps;
-    total.rhs_evals += s.rhs_evals;
-    total.outputs += s.outputs;
-    total.t_final = s.t_final;
-    total.stop = s.stop;
-}
-
-fn zero_stats(t: f64) -> SolverStats {
-    SolverStats {
-        accepted_steps: 0,
-        rejected_steps: 0,
-        rhs_evals: 0,
-        outputs: 0,
-        t_final: t,
-        stop: StopReason::EndTime,
-    }
-}
-
 fn check_samples(samples: &DMatrix<f64>, n0: usize, t_p: f64) {
     assert_eq!(samples.ncols(), n0, "samples must be rows of n0 values");
     assert!(t_p > 0.0, "the presentation time must be > 0");
@@ -321,35 +299,11 @@ impl OdeSystem for CoupledSamples {
     }
 }
 
-/// Which integrator drives an [`OdeSystem`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Integrator {
-    /// [`solver::integrate`] with `opts.method` (Dopri5, Dop853, RK4, fixed point).
-    Standard,
-    /// [`integrate_stiff`] with the given Rosenbrock method.
-    Stiff(StiffMethod),
-}
-
-/// Integrates with the chosen integrator (same contract as [`solver::integrate`]).
-pub fn integrate_with<S: OdeSystem>(
-    integrator: Integrator,
-    sys: &S,
-    t0: f64,
-    y0: &[f64],
-    opts: &SolverOptions,
-    observer: &mut dyn Observer,
-) -> Result<(Vec<f64>, SolverStats)> {
-    match integrator {
-        Integrator::Standard => solver::integrate(sys, t0, y0, opts, observer),
-        Integrator::Stiff(m) => integrate_stiff(sys, m, t0, y0, opts, observer),
-    }
-}
-
 /// Runs the coupled system from the flat state y0 = (z0, vec W0) at t = 0 over the
 /// sample sequence (rows of `samples`), each held for `t_p`: sample i drives
-/// [i t_p, (i + 1) t_p], integrated by `integrator` one presentation at a time with
-/// the tolerances, step limits, divergence bound and interrupt flag of `opts` (its
-/// t_end and output_dt are replaced by the presentation interval). Calls
+/// [i t_p, (i + 1) t_p], integrated one presentation at a time with the method,
+/// tolerances, step limits, divergence bound and interrupt flag of `opts` (its t_end
+/// and output_dt are replaced by the presentation interval). Calls
 /// `callback(t, z, W)` at each presentation end. Returns the final state and the
 /// solver counters summed over the presentations.
 pub fn run_samples(
@@ -357,7 +311,6 @@ pub fn run_samples(
     y0: &[f64],
     samples: &DMatrix<f64>,
     t_p: f64,
-    integrator: Integrator,
     opts: &SolverOptions,
     mut callback: impl FnMut(f64, &[f64], &DMatrix<f64>) -> Result<()>,
 ) -> Result<(Vec<f64>, SolverStats)> {
@@ -365,7 +318,7 @@ pub fn run_samples(
     check_samples(samples, n0, t_p);
     assert_eq!(y0.len(), sys.dim(), "y0 must be (z, vec W)");
     let mut y = y0.to_vec();
-    let mut total = zero_stats(0.0);
+    let mut total = SolverStats::start(0.0);
     let mut w = DMatrix::zeros(n1, n0);
     let mut x = vec![0.0; n0];
     let mut o = opts.clone();
@@ -379,9 +332,9 @@ pub fn run_samples(
         o.t_end = (i + 1) as f64 * t_p;
         o.output_dt = t_p;
         let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };
-        let (y1, s) = integrate_with(integrator, &*sys, t0, &y, &o, &mut quiet)?;
+        let (y1, s) = solver::integrate(&*sys, t0, &y, &o, &mut quiet)?;
         y = y1;
-        add_stats(&mut total, &s);
+        total.add(&s);
         w.as_mut_slice().copy_from_slice(&y[n1..]);
         callback(o.t_end, &y[..n1], &w)?;
     }
@@ -447,7 +400,7 @@ pub fn two_phase(
     let mut g = DMatrix::zeros(n1, n0);
     let mut work = RuleWork::new(n1, n0);
     let mut x = DVector::zeros(n0);
-    let mut total = zero_stats(0.0);
+    let mut total = SolverStats::start(0.0);
     let step = t_p / params.tau_w;
     for (i, row) in samples.row_iter().enumerate() {
         x.copy_from(&row.transpose());
@@ -480,7 +433,7 @@ pub fn two_phase(
                     });
                 }
                 z.copy_from_slice(&z1);
-                add_stats(&mut total, &s);
+                total.add(&s);
             }
         }
         rule_into(
@@ -493,7 +446,7 @@ pub fn two_phase(
             &mut g.as_view_mut(),
         );
         w += &g;
-        if let Some(v) = w.iter().find(|v| out_of_bound(**v, 1e8)) {
+        if let Some(v) = w.iter().find(|v| solver::beyond(**v, 1e8)) {
             return Err(Error::Diverged {
                 time: t,
                 quantity: "W".into(),
@@ -659,507 +612,4 @@ impl OdeSystem for CoupledAveraged {
     fn divergence_hint(&self) -> String {
         "the weights blew up; start from smaller weights or check Sigma".into()
     }
-}
-
-// ---------------------------------------------------------------------------------
-// 4. Stiff integration: adaptive Rosenbrock methods
-// ---------------------------------------------------------------------------------
-
-/// A Rosenbrock method of [`integrate_stiff`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StiffMethod {
-    /// Hairer & Wanner's RODAS (order 4, embedded order 3, 6 stages, stiffly
-    /// accurate, L-stable).
-    Rodas4,
-    /// ROS2 of Verwer et al. (1999): order 2, embedded order 1, 2 stages,
-    /// gamma = 1 + 1/sqrt 2, L-stable.
-    Ros2,
-}
-
-impl StiffMethod {
-    /// Parses a config name ("rodas4", "ros2").
-    pub fn from_name(name: &str) -> Option<StiffMethod> {
-        Some(match name {
-            "rodas4" => StiffMethod::Rodas4,
-            "ros2" => StiffMethod::Ros2,
-            _ => return None,
-        })
-    }
-
-    /// Config name.
-    pub fn name(self) -> &'static str {
-        match self {
-            StiffMethod::Rodas4 => "rodas4",
-            StiffMethod::Ros2 => "ros2",
-        }
-    }
-}
-
-/// Coefficients of a Rosenbrock method in the form of Hairer & Wanner (IV.7.25):
-/// (I / (h gamma) - J) u_i = f(t + alpha_i h, y + sum_j a_ij u_j)
-///                           + sum_j (c_ij / h) u_j + gamma_i h f_t,
-/// y_new = y + sum_i m_i u_i, error estimate sum_i e_i u_i.
-struct Tableau {
-    gamma: f64,
-    alpha: Vec<f64>,
-    gamma_i: Vec<f64>,
-    a: Vec<Vec<f64>>,
-    c: Vec<Vec<f64>>,
-    m: Vec<f64>,
-    e: Vec<f64>,
-    /// The error estimate is O(h^q).
-    q: f64,
-}
-
-impl Tableau {
-    fn of(method: StiffMethod) -> Tableau {
-        match method {
-            StiffMethod::Rodas4 => {
-                // rodas.f (METH = 1), Hairer & Wanner, Solving ODEs II, section VI.4.
-                let a5 = vec![
-                    1.221224509226641,
-                    6.019134481288629,
-                    12.53708332932087,
-                    -0.687_886_036_105_895,
-                ];
-                let mut a6 = a5.clone();
-                a6.push(1.0);
-                let mut m = a6.clone();
-                m.push(1.0);
-                Tableau {
-                    gamma: 0.25,
-                    alpha: vec![0.0, 0.386, 0.21, 0.63, 1.0, 1.0],
-                    gamma_i: vec![0.25, -0.1043, 0.1035, -0.036_200_000_000_000_23, 0.0, 0.0],
-                    a: vec![
-                        vec![],
-                        vec![1.544],
-                        vec![0.9466785280815826, 0.2557011698983284],
-                        vec![3.314825187068521, 2.896124015972201, 0.9986419139977817],
-                        a5,
-                        a6,
-                    ],
-                    c: vec![
-                        vec![],
-                        vec![-5.6688],
-                        vec![-2.430093356833875, -0.2063599157091915],
-                        vec![-0.1073529058151375, -9.594562251023355, -20.47028614809616],
-                        vec![
-                            7.496443313967647,
-                            -10.24680431464352,
-                            -33.99990352819905,
-                            11.7089089320616,
-                        ],
-                        vec![
-                            8.083246795921522,
-                            -7.981132988064893,
-                            -31.52159432874371,
-                            16.31930543123136,
-                            -6.058818238834054,
-                        ],
-                    ],
-                    m,
-                    e: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
-                    q: 4.0,
-                }
-            }
-            StiffMethod::Ros2 => {
-                // (I - g h J) k1 = f(t, y), (I - g h J) k2 = f(t + h, y + h k1) - 2 k1,
-                // y_new = y + h (3 k1 + k2) / 2, embedded y + h k1; with u_i = g h k_i.
-                let g = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
-                Tableau {
-                    gamma: g,
-                    alpha: vec![0.0, 1.0],
-                    gamma_i: vec![g, -g],
-                    a: vec![vec![], vec![1.0 / g]],
-                    c: vec![vec![], vec![-2.0 / g]],
-                    m: vec![1.5 / g, 0.5 / g],
-                    e: vec![0.5 / g, 0.5 / g],
-                    q: 2.0,
-                }
-            }
-        }
-    }
-
-    fn stages(&self) -> usize {
-        self.alpha.len()
-    }
-}
-
-/// State and work arrays of a Rosenbrock integration.
-struct Rosenbrock {
-    tab: Tableau,
-    n: usize,
-    jac: DMatrix<f64>,
-    f0: Vec<f64>,
-    ft: Vec<f64>,
-    u: Vec<DVector<f64>>,
-    b: DVector<f64>,
-    arg: Vec<f64>,
-    fi: Vec<f64>,
-    y_new: Vec<f64>,
-    err: Vec<f64>,
-}
-
-impl Rosenbrock {
-    fn new(method: StiffMethod, n: usize) -> Self {
-        let tab = Tableau::of(method);
-        let s = tab.stages();
-        Rosenbrock {
-            tab,
-            n,
-            jac: DMatrix::zeros(n, n),
-            f0: vec![0.0; n],
-            ft: vec![0.0; n],
-            u: (0..s).map(|_| DVector::zeros(n)).collect(),
-            b: DVector::zeros(n),
-            arg: vec![0.0; n],
-            fi: vec![0.0; n],
-            y_new: vec![0.0; n],
-            err: vec![0.0; n],
-        }
-    }
-
-    /// f0 = f(t, y), the forward-difference Jacobian J and f_t at (t, y). Column j
-    /// uses the increment sqrt(eps) max(|y_j|, 1e-3 max_i |y_i|) (sqrt(eps) for a zero
-    /// state); f_t the increment sqrt(eps) max(|t|, tscale), tscale a step size.
-    fn prepare<S: OdeSystem>(
-        &mut self,
-        sys: &S,
-        t: f64,
-        y: &[f64],
-        tscale: f64,
-        stats: &mut SolverStats,
-    ) {
-        let n = self.n;
-        let sqrt_eps = f64::EPSILON.sqrt();
-        sys.rhs(t, y, &mut self.f0);
-        self.arg.copy_from_slice(y);
-        let ymax = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let floor = if ymax > 0.0 { 1e-3 * ymax } else { 1.0 };
-        for (j, &yj) in y.iter().enumerate() {
-            self.arg[j] = yj + sqrt_eps * yj.abs().max(floor);
-            let d = self.arg[j] - yj; // the increment actually represented
-            sys.rhs(t, &self.arg, &mut self.fi);
-            for i in 0..n {
-                self.jac[(i, j)] = (self.fi[i] - self.f0[i]) / d;
-            }
-            self.arg[j] = yj;
-        }
-        let dt = (t + sqrt_eps * t.abs().max(tscale.abs())) - t;
-        sys.rhs(t + dt, y, &mut self.fi);
-        for i in 0..n {
-            self.ft[i] = (self.fi[i] - self.f0[i]) / dt;
-        }
-        stats.rhs_evals += n as u64 + 2;
-    }
-
-    /// One step of size h from (t, y) with the prepared f0, J, f_t: writes y_new and
-    /// returns the scaled RMS error (infinite when the step failed).
-    fn attempt<S: OdeSystem>(
-        &mut self,
-        sys: &S,
-        t: f64,
-        y: &[f64],
-        h: f64,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> f64 {
-        let n = self.n;
-        let tab = &self.tab;
-        let mut mat = -&self.jac;
-        let diag = 1.0 / (h * tab.gamma);
-        for i in 0..n {
-            mat[(i, i)] += diag;
-        }
-        let lu = mat.lu();
-        for s in 0..tab.stages() {
-            if s == 0 {
-                self.fi.copy_from_slice(&self.f0);
-            } else {
-                self.arg.copy_from_slice(y);
-                for (j, &a) in tab.a[s].iter().enumerate() {
-                    for (v, uj) in self.arg.iter_mut().zip(self.u[j].iter()) {
-                        *v += a * uj;
-                    }
-                }
-                sys.rhs(t + tab.alpha[s] * h, &self.arg, &mut self.fi);
-                stats.rhs_evals += 1;
-            }
-            for i in 0..n {
-                self.b[i] = self.fi[i] + tab.gamma_i[s] * h * self.ft[i];
-            }
-            for (j, &c) in tab.c[s].iter().enumerate() {
-                self.b.axpy(c / h, &self.u[j], 1.0);
-            }
-            if !lu.solve_mut(&mut self.b) {
-                return f64::INFINITY;
-            }
-            self.u[s].copy_from(&self.b);
-        }
-        self.y_new.copy_from_slice(y);
-        self.err.fill(0.0);
-        for s in 0..tab.stages() {
-            let (m, e) = (tab.m[s], tab.e[s]);
-            for i in 0..n {
-                self.y_new[i] += m * self.u[s][i];
-                self.err[i] += e * self.u[s][i];
-            }
-        }
-        let mut sum = 0.0;
-        for ((yi, yn), ei) in y.iter().zip(&self.y_new).zip(&self.err) {
-            let sc = opts.atol + opts.rtol * yi.abs().max(yn.abs());
-            sum += (ei / sc).powi(2);
-        }
-        let e = (sum / n.max(1) as f64).sqrt();
-        if e.is_finite() && self.y_new.iter().all(|v| v.is_finite()) {
-            e
-        } else {
-            f64::INFINITY
-        }
-    }
-
-    /// A first step size from f0 and one explicit Euler probe (Hairer's hinit).
-    fn initial_step<S: OdeSystem>(
-        &mut self,
-        sys: &S,
-        t: f64,
-        y: &[f64],
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> f64 {
-        let n = self.n;
-        let sc = |i: usize| opts.atol + opts.rtol * y[i].abs();
-        let rms = |v: &dyn Fn(usize) -> f64| {
-            ((0..n).map(|i| (v(i) / sc(i)).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt()
-        };
-        let d0 = rms(&|i| y[i]);
-        let d1 = rms(&|i| self.f0[i]);
-        let h0 = if d0 < 1e-5 || d1 < 1e-5 {
-            1e-6
-        } else {
-            0.01 * d0 / d1
-        };
-        for ((a, yi), fi) in self.arg.iter_mut().zip(y).zip(&self.f0) {
-            *a = yi + h0 * fi;
-        }
-        sys.rhs(t + h0, &self.arg, &mut self.fi);
-        stats.rhs_evals += 1;
-        let d2 = rms(&|i| self.fi[i] - self.f0[i]) / h0;
-        let h1 = if d1.max(d2) <= 1e-15 {
-            (h0 * 1e-3).max(1e-6)
-        } else {
-            (0.01 / d1.max(d2)).powf(1.0 / self.tab.q)
-        };
-        (100.0 * h0).min(h1)
-    }
-
-    /// Integrates from t to t_next starting with step h (0 = estimate). Returns the
-    /// step size to continue with.
-    #[allow(clippy::too_many_arguments)]
-    fn interval<S: OdeSystem>(
-        &mut self,
-        sys: &S,
-        mut t: f64,
-        t_next: f64,
-        y: &mut [f64],
-        mut h: f64,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> Result<f64> {
-        let span = t_next - t;
-        let mut steps = 0u32;
-        let mut first = true;
-        while t < t_next {
-            if steps >= opts.max_steps {
-                return Err(Error::SolverFailed {
-                    time: t,
-                    reason: format!("more than {} steps in one output interval", opts.max_steps),
-                    hint: "raise solver.max_steps or loosen solver.rtol".into(),
-                });
-            }
-            self.prepare(sys, t, y, if h > 0.0 { h } else { span }, stats);
-            if first && h <= 0.0 {
-                h = self.initial_step(sys, t, y, opts, stats);
-            }
-            first = false;
-            let mut rejected = false;
-            loop {
-                let remaining = t_next - t;
-                let landing = h >= remaining - 1e-12 * span.abs();
-                let h_step = if landing { remaining } else { h };
-                let err = self.attempt(sys, t, y, h_step, opts, stats);
-                let q = self.tab.q;
-                if err <= 1.0 {
-                    let mut fac = if err == 0.0 {
-                        5.0
-                    } else {
-                        (0.9 * err.powf(-1.0 / q)).clamp(0.2, 5.0)
-                    };
-                    if rejected {
-                        fac = fac.min(1.0);
-                    }
-                    let h_new = h_step * fac;
-                    h = if landing && !rejected {
-                        h_new.max(h)
-                    } else {
-                        h_new
-                    };
-                    y.copy_from_slice(&self.y_new);
-                    t = if landing { t_next } else { t + h_step };
-                    stats.accepted_steps += 1;
-                    steps += 1;
-                    check_step(sys, t, y, opts)?;
-                    break;
-                }
-                stats.rejected_steps += 1;
-                steps += 1;
-                rejected = true;
-                let fac = if err.is_finite() {
-                    (0.9 * err.powf(-1.0 / q)).clamp(0.2, 1.0)
-                } else {
-                    0.2
-                };
-                h = h_step * fac;
-                if h < 1e-14 * t.abs().max(span.abs()) {
-                    return Err(Error::SolverFailed {
-                        time: t,
-                        reason: "step size underflow".into(),
-                        hint: "the solution may blow up here; loosen solver.rtol/atol or check the weights"
-                            .into(),
-                    });
-                }
-                if steps >= opts.max_steps {
-                    return Err(Error::SolverFailed {
-                        time: t,
-                        reason: format!(
-                            "more than {} steps in one output interval",
-                            opts.max_steps
-                        ),
-                        hint: "raise solver.max_steps or loosen solver.rtol".into(),
-                    });
-                }
-            }
-        }
-        Ok(h)
-    }
-}
-
-/// True when v is not finite or |v| > bound.
-fn out_of_bound(v: f64, bound: f64) -> bool {
-    !v.is_finite() || v.abs() > bound
-}
-
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
-}
-
-fn diverged<S: OdeSystem>(sys: &S, t: f64, y: &[f64], bound: f64) -> Error {
-    let (i, v) = y
-        .iter()
-        .copied()
-        .enumerate()
-        .find(|(_, v)| out_of_bound(*v, bound))
-        .unwrap_or((0, f64::NAN));
-    Error::Diverged {
-        time: t,
-        quantity: sys.state_name(i),
-        value: v,
-        hint: sys.divergence_hint(),
-    }
-}
-
-fn check_state<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Result<()> {
-    if y.iter().any(|v| out_of_bound(*v, opts.divergence_bound)) {
-        return Err(diverged(sys, t, y, opts.divergence_bound));
-    }
-    Ok(())
-}
-
-fn check_step<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Result<()> {
-    check_state(sys, t, y, opts)?;
-    if opts
-        .interrupt
-        .as_ref()
-        .is_some_and(|f| f.load(Ordering::Relaxed))
-    {
-        return Err(Error::Interrupted { time: t });
-    }
-    Ok(())
-}
-
-/// Integrates `sys` from (t0, y0) to `opts.t_end` with an adaptive Rosenbrock method,
-/// with the contract of [`solver::integrate`]: `observer` at t0, every
-/// t0 + i output_dt and the final time (each a step end point, never interpolated);
-/// early stop when ||dy/dt|| < `opts.steady_tol`; `opts.rtol`/`atol` bound the RMS of
-/// the scaled local error estimate per step; at most `opts.max_steps` steps per
-/// output interval; divergence and interrupt checks after every step. `opts.method`
-/// and `opts.step` are ignored. Each step costs dim + 2 right-hand sides for the
-/// finite-difference Jacobian and f_t, the method's stages (5 more for Rodas4, 1 for
-/// ROS2) and one dense LU of size dim (counted in `rhs_evals`).
-pub fn integrate_stiff<S: OdeSystem>(
-    sys: &S,
-    method: StiffMethod,
-    t0: f64,
-    y0: &[f64],
-    opts: &SolverOptions,
-    observer: &mut dyn Observer,
-) -> Result<(Vec<f64>, SolverStats)> {
-    let n = sys.dim();
-    assert_eq!(y0.len(), n, "initial state has the wrong dimension");
-    let mut rb = Rosenbrock::new(method, n);
-    let mut y = y0.to_vec();
-    let mut dy = vec![0.0; n];
-    let mut stats = zero_stats(t0);
-    let mut h = 0.0;
-    let mut t = t0;
-    let mut i = 0u64;
-    loop {
-        check_state(sys, t, &y, opts)?;
-        sys.rhs(t, &y, &mut dy);
-        stats.rhs_evals += 1;
-        check_state(sys, t, &dy, opts).map_err(|_| diverged(sys, t, &dy, opts.divergence_bound))?;
-        observer.observe(t, &y, &dy)?;
-        stats.outputs += 1;
-        stats.t_final = t;
-        if opts.steady_tol > 0.0 && norm(&dy) < opts.steady_tol {
-            stats.stop = StopReason::SteadyState;
-            return Ok((y, stats));
-        }
-        if t >= opts.t_end {
-            return Ok((y, stats));
-        }
-        i += 1;
-        let mut t_next = t0 + i as f64 * opts.output_dt;
-        if t_next > opts.t_end - 1e-9 * opts.output_dt {
-            t_next = opts.t_end;
-        }
-        h = rb.interval(sys, t, t_next, &mut y, h, opts, &mut stats)?;
-        t = t_next;
-    }
-}
-
-/// `steps` equal steps of a Rosenbrock method from (t0, y0) to t_end without error
-/// control (for convergence-order checks). Returns y(t_end).
-pub fn rosenbrock_fixed<S: OdeSystem>(
-    sys: &S,
-    method: StiffMethod,
-    t0: f64,
-    y0: &[f64],
-    t_end: f64,
-    steps: usize,
-) -> Vec<f64> {
-    let n = sys.dim();
-    assert_eq!(y0.len(), n, "initial state has the wrong dimension");
-    let mut rb = Rosenbrock::new(method, n);
-    let mut stats = zero_stats(t0);
-    let opts = SolverOptions::new(Method::Dopri5, t_end);
-    let h = (t_end - t0) / steps as f64;
-    let mut y = y0.to_vec();
-    for k in 0..steps {
-        let t = t0 + k as f64 * h;
-        rb.prepare(sys, t, &y, h, &mut stats);
-        rb.attempt(sys, t, &y, h, &opts, &mut stats);
-        y.copy_from_slice(&rb.y_new);
-    }
-    y
 }

@@ -3,14 +3,14 @@
 //! Measured numbers are printed (`cargo test --release --test coupled -- --nocapture`).
 
 use lmser::coupled::{
-    CoupledAveraged, CoupledParams, CoupledSamples, Integrator, Settling, StiffMethod,
-    integrate_stiff, pack_state, rosenbrock_fixed, run_samples, sample_rule, two_phase,
-    unpack_state,
+    CoupledAveraged, CoupledParams, CoupledSamples, Settling, pack_state, run_samples, sample_rule,
+    two_phase, unpack_state,
 };
 use lmser::data;
 use lmser::dataset::{Dataset, Distribution};
 use lmser::experiment::learning::AveragedLearning;
 use lmser::learning::{Moment, Placement, Rule, Workspace, flow};
+use lmser::solver::rosenbrock_fixed;
 use lmser::solver::{Method, OdeSystem, SolverOptions, SolverStats, integrate};
 use nalgebra::{DMatrix, DVector};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -267,10 +267,7 @@ fn stiff_integrator_matches_stiff_linear_closed_form() {
             .map(|i| sys.c[i] + (y0[i] - sys.c[i]) * (-sys.lambda[i] * t).exp())
             .collect()
     };
-    for (method, rtol, atol) in [
-        (StiffMethod::Rodas4, 1e-8, 1e-10),
-        (StiffMethod::Ros2, 1e-4, 1e-6),
-    ] {
+    for (method, rtol, atol) in [(Method::Rodas4, 1e-8, 1e-10), (Method::Ros2, 1e-4, 1e-6)] {
         let o = opts(Method::Dopri5, 20.0, 40.0, rtol, atol);
         let mut worst = 0.0f64;
         let mut obs = |t: f64, y: &[f64], _dy: &[f64]| -> lmser::Result<()> {
@@ -280,7 +277,8 @@ fn stiff_integrator_matches_stiff_linear_closed_form() {
             }
             Ok(())
         };
-        let (y, stats) = integrate_stiff(&sys, method, 0.0, &y0, &o, &mut obs).unwrap();
+        let o = SolverOptions { method, ..o };
+        let (y, stats) = lmser::solver::integrate(&sys, 0.0, &y0, &o, &mut obs).unwrap();
         let bound = 100.0 * (rtol * 3.0 + atol);
         println!(
             "{}: max error {worst:.2e} (bound {bound:.1e}), {} steps ({} rejected), {} rhs evals",
@@ -306,17 +304,15 @@ fn stiff_integrator_matches_stiff_linear_closed_form() {
 fn stiff_integrator_matches_prothero_robinson() {
     let sys = ProtheroRobinson { l: 1e4 };
     let exact = |t: f64| t.sin() + (1.0 - 0.0f64.sin()) * (-1e4 * t).exp();
-    for (method, rtol, atol) in [
-        (StiffMethod::Rodas4, 1e-8, 1e-10),
-        (StiffMethod::Ros2, 1e-4, 1e-6),
-    ] {
+    for (method, rtol, atol) in [(Method::Rodas4, 1e-8, 1e-10), (Method::Ros2, 1e-4, 1e-6)] {
         let o = opts(Method::Dopri5, 5.0, 50.0, rtol, atol);
         let mut worst = 0.0f64;
         let mut obs = |t: f64, y: &[f64], _dy: &[f64]| -> lmser::Result<()> {
             worst = worst.max((y[0] - exact(t)).abs());
             Ok(())
         };
-        let (_, stats) = integrate_stiff(&sys, method, 0.0, &[1.0], &o, &mut obs).unwrap();
+        let o = SolverOptions { method, ..o };
+        let (_, stats) = lmser::solver::integrate(&sys, 0.0, &[1.0], &o, &mut obs).unwrap();
         let bound = 100.0 * (rtol + atol);
         println!(
             "Prothero-Robinson {}: max error {worst:.2e} (bound {bound:.1e}), {} steps",
@@ -346,7 +342,7 @@ impl OdeSystem for Quadratic {
 /// asymptotic: its error changes sign between 10 and 20 steps on the first problem.)
 #[test]
 fn rosenbrock_methods_have_their_order() {
-    for (method, p) in [(StiffMethod::Rodas4, 4.0), (StiffMethod::Ros2, 2.0)] {
+    for (method, p) in [(Method::Rodas4, 4.0), (Method::Ros2, 2.0)] {
         let growth = |n: usize| {
             (rosenbrock_fixed(&Growth, method, 0.0, &[1.0], 2.0, n)[0] - 2f64.sin().exp()).abs()
         };
@@ -385,9 +381,13 @@ struct RunOut {
 fn run_averaged(
     sys: &CoupledAveraged,
     w0: &DMatrix<f64>,
-    integrator: Integrator,
+    method: Method,
     o: &SolverOptions,
 ) -> RunOut {
+    let o = &SolverOptions {
+        method,
+        ..o.clone()
+    };
     let mut ws = Vec::new();
     let mut obs = |_t: f64, y: &[f64], _dy: &[f64]| -> lmser::Result<()> {
         ws.push(sys.split(y).1);
@@ -395,8 +395,7 @@ fn run_averaged(
     };
     let start = Instant::now();
     let (_, stats) =
-        lmser::coupled::integrate_with(integrator, sys, 0.0, &sys.settled_state(w0), o, &mut obs)
-            .unwrap();
+        lmser::solver::integrate(sys, 0.0, &sys.settled_state(w0), o, &mut obs).unwrap();
     RunOut {
         ws,
         stats,
@@ -459,7 +458,7 @@ fn coupled_averaged_tracks_averaged_lmser() {
                 ..CoupledParams::new(eps * tau_w, tau_w)
             };
             let sys = CoupledAveraged::new(p, sigma.clone(), N1);
-            let r = run_averaged(&sys, &w0, Integrator::Stiff(StiffMethod::Rodas4), &o);
+            let r = run_averaged(&sys, &w0, Method::Rodas4, &o);
             let d = max_dev(&r.ws, &reference);
             println!(
                 "gains {:?}: tau/tau_w = {eps:.0e}: max relative deviation from {} = {d:.3e} ({:.2} eps)",
@@ -494,10 +493,10 @@ fn stiff_solver_takes_far_fewer_steps_on_coupled_averaged() {
         let p = CoupledParams::new(tau, tau_w);
         let sys = CoupledAveraged::new(p, ds.sigma().clone(), N1);
         let o = opts(Method::Dopri5, t_end, 10.0, 1e-6, 1e-9);
-        let ex = run_averaged(&sys, &w0, Integrator::Standard, &o);
+        let ex = run_averaged(&sys, &w0, Method::Dopri5, &o);
         let mut results = Vec::new();
-        for m in [StiffMethod::Rodas4, StiffMethod::Ros2] {
-            let im = run_averaged(&sys, &w0, Integrator::Stiff(m), &o);
+        for m in [Method::Rodas4, Method::Ros2] {
+            let im = run_averaged(&sys, &w0, m, &o);
             let d = max_dev(&im.ws, &ex.ws);
             println!(
                 "tau_w/tau = {ratio}: {}: {} steps ({} rejected), {} rhs evals, {:.2} ms; \
@@ -566,15 +565,25 @@ fn coupled_samples_agree_with_two_phase() {
         let mut sys = CoupledSamples::new(p.clone(), N1, N0);
         let o = opts(Method::Dopri5, 1.0, 1.0, 1e-6, 1e-9);
         let mut results = Vec::new();
-        for integ in [Integrator::Standard, Integrator::Stiff(StiffMethod::Rodas4)] {
+        for integ in [Method::Dopri5, Method::Rodas4] {
             let start = Instant::now();
             let mut calls = 0;
             let mut t_last = 0.0;
-            let (yc, stats) = run_samples(&mut sys, &y0, &x, t_p, integ, &o, |t, _, _| {
-                calls += 1;
-                t_last = t;
-                Ok(())
-            })
+            let (yc, stats) = run_samples(
+                &mut sys,
+                &y0,
+                &x,
+                t_p,
+                &SolverOptions {
+                    method: integ,
+                    ..o.clone()
+                },
+                |t, _, _| {
+                    calls += 1;
+                    t_last = t;
+                    Ok(())
+                },
+            )
             .unwrap();
             assert_eq!(calls, n);
             assert!((t_last - n as f64 * t_p).abs() < 1e-9);

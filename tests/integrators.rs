@@ -17,6 +17,9 @@
 //!   systems) the global error stays within a few hundred local errors, so
 //!   1e-8 * max(1, |y|) is a safe, still sharp bound (an extrapolated or dense-output
 //!   value at t_end, as ode_solvers produces, is off by ~1e-2).
+//! * Rodas4 / ROS2 (Rosenbrock, same rtol/atol): the same per-step error control, so
+//!   the same bound; ROS2's embedded estimate is only first order, which makes it
+//!   take many small steps at this rtol, not less accurate.
 //! * RK4 with step h: a rigorous a-priori bound per problem, derived in each
 //!   problem's `rk4_bound` (all O(h^4)), plus 1e-13 for rounding.
 //! * FixedPoint on the linear net: one sweep sets z = W x exactly (same product), so
@@ -317,7 +320,13 @@ fn forced() -> Problem<Forced> {
 
 // ---------------------------------------------------------------- the tests
 
-const ODE_METHODS: [Method; 3] = [Method::Dopri5, Method::Dop853, Method::Rk4];
+const ODE_METHODS: [Method; 5] = [
+    Method::Dopri5,
+    Method::Dop853,
+    Method::Rk4,
+    Method::Rodas4,
+    Method::Ros2,
+];
 
 #[test]
 fn linear_net_relaxes_to_w_x_with_every_method() {

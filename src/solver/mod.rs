@@ -2,11 +2,16 @@
 //! ([`OdeSystem`]), one driver ([`integrate`]) that runs any [`Method`] and hands the
 //! state at every output time to an [`Observer`].
 //!
-//! The adaptive methods are ode_solvers' Dopri5 and Dop853. They are run one output
+//! The explicit adaptive methods are ode_solvers' Dopri5 and Dop853; the stiff ones
+//! are our Rosenbrock methods ([`rosenbrock`]). They are run one output
 //! interval at a time in `Sparse` mode, so the value at every output time (and at
 //! t_end) is the solver's own step end point, never an extrapolation (ode_solvers'
 //! dense output is wrong at x_end, see CRATES.md), and memory stays bounded by one
 //! interval's steps. The last accepted step size carries over to the next interval.
+
+mod rosenbrock;
+
+pub use rosenbrock::rosenbrock_fixed;
 
 use crate::error::{Error, Result};
 use nalgebra::DVector;
@@ -53,6 +58,10 @@ pub enum Method {
     Rk4,
     /// The discrete iteration of [`OdeSystem::discrete_step`]; t counts sweeps.
     FixedPoint,
+    /// Rodas4: adaptive Rosenbrock, order 4(3), L-stable, for stiff systems.
+    Rodas4,
+    /// ROS2: adaptive Rosenbrock, order 2(1), L-stable (for rtol ~ 1e-4).
+    Ros2,
 }
 
 impl Method {
@@ -63,6 +72,8 @@ impl Method {
             "dop853" => Method::Dop853,
             "rk4" => Method::Rk4,
             "fixed-point" => Method::FixedPoint,
+            "rodas4" => Method::Rodas4,
+            "ros2" => Method::Ros2,
             _ => return None,
         })
     }
@@ -73,6 +84,8 @@ impl Method {
             Method::Dop853 => "dop853",
             Method::Rk4 => "rk4",
             Method::FixedPoint => "fixed-point",
+            Method::Rodas4 => "rodas4",
+            Method::Ros2 => "ros2",
         }
     }
 }
@@ -181,6 +194,30 @@ pub struct SolverStats {
     pub stop: StopReason,
 }
 
+impl SolverStats {
+    /// Zero counters of an integration starting at t0.
+    pub fn start(t0: f64) -> Self {
+        SolverStats {
+            accepted_steps: 0,
+            rejected_steps: 0,
+            rhs_evals: 0,
+            outputs: 0,
+            t_final: t0,
+            stop: StopReason::EndTime,
+        }
+    }
+
+    /// Adds the counters of a later integration (times and stop reason from `s`).
+    pub fn add(&mut self, s: &SolverStats) {
+        self.accepted_steps += s.accepted_steps;
+        self.rejected_steps += s.rejected_steps;
+        self.rhs_evals += s.rhs_evals;
+        self.outputs += s.outputs;
+        self.t_final = s.t_final;
+        self.stop = s.stop;
+    }
+}
+
 /// Integrates `sys` from (t0, y0) to `opts.t_end`, calling `observer` at t0, at every
 /// t0 + i output_dt and at the final time. Returns the final state and counters;
 /// fails with [`Error::Diverged`], [`Error::SolverFailed`] or [`Error::Interrupted`].
@@ -197,14 +234,7 @@ pub fn integrate<S: OdeSystem>(
         index: 0,
         h: 0.0,
         y: y0.to_vec(),
-        stats: SolverStats {
-            accepted_steps: 0,
-            rejected_steps: 0,
-            rhs_evals: 0,
-            outputs: 0,
-            t_final: t0,
-            stop: StopReason::EndTime,
-        },
+        stats: SolverStats::start(t0),
     };
     run_driver(sys, start, true, opts, observer)
 }
@@ -245,6 +275,7 @@ fn run_driver<S: OdeSystem>(
     } = start;
     let mut dy = vec![0.0; n];
     let mut rk4 = Rk4Work::new(n);
+    let mut implicit: Option<rosenbrock::Rosenbrock> = None;
     let mut first = true;
     loop {
         // On resume the first output was already observed (and counted) before.
@@ -288,6 +319,11 @@ fn run_driver<S: OdeSystem>(
                 h = adaptive_interval(sys, t, t_next, &mut y, h, opts, &mut stats)?;
             }
             Method::Rk4 => rk4.interval(sys, t, t_next, &mut y, opts, &mut stats)?,
+            Method::Rodas4 | Method::Ros2 => {
+                let rb =
+                    implicit.get_or_insert_with(|| rosenbrock::Rosenbrock::new(opts.method, n));
+                h = rb.interval(sys, t, t_next, &mut y, h, opts, &mut stats)?;
+            }
             Method::FixedPoint => {
                 let sweeps = (t_next - t).round() as u64;
                 for s in 0..sweeps {

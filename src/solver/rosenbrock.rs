@@ -1,0 +1,387 @@
+//! Adaptive Rosenbrock methods (linearly implicit, L-stable) for stiff systems such as
+//! the coupled neuron-weight ODE with tau_w / tau >> 1, where an explicit method's step
+//! is held to ~3 tau by stability: Rodas4 (Hairer & Wanner's RODAS, order 4(3)) and
+//! ROS2 (Verwer et al. 1999, order 2(1)). Each step builds a dense forward-difference
+//! Jacobian (dim + 2 right-hand sides with f_t) and one nalgebra LU, so they pay off
+//! for state dimensions up to ~100; run by the driver of [`super`] one output interval
+//! at a time like every other method.
+
+use super::{Method, OdeSystem, SolverOptions, SolverStats, check_step};
+use crate::error::{Error, Result};
+use nalgebra::{DMatrix, DVector};
+
+/// Coefficients of a Rosenbrock method in the form of Hairer & Wanner (IV.7.25):
+/// (I / (h gamma) - J) u_i = f(t + alpha_i h, y + sum_j a_ij u_j)
+///                           + sum_j (c_ij / h) u_j + gamma_i h f_t,
+/// y_new = y + sum_i m_i u_i, error estimate sum_i e_i u_i.
+struct Tableau {
+    gamma: f64,
+    alpha: Vec<f64>,
+    gamma_i: Vec<f64>,
+    a: Vec<Vec<f64>>,
+    c: Vec<Vec<f64>>,
+    m: Vec<f64>,
+    e: Vec<f64>,
+    /// The error estimate is O(h^q).
+    q: f64,
+}
+
+impl Tableau {
+    fn of(method: Method) -> Tableau {
+        match method {
+            Method::Rodas4 => {
+                // rodas.f (METH = 1), Hairer & Wanner, Solving ODEs II, section VI.4.
+                let a5 = vec![
+                    1.221224509226641,
+                    6.019134481288629,
+                    12.53708332932087,
+                    -0.687_886_036_105_895,
+                ];
+                let mut a6 = a5.clone();
+                a6.push(1.0);
+                let mut m = a6.clone();
+                m.push(1.0);
+                Tableau {
+                    gamma: 0.25,
+                    alpha: vec![0.0, 0.386, 0.21, 0.63, 1.0, 1.0],
+                    gamma_i: vec![0.25, -0.1043, 0.1035, -0.036_200_000_000_000_23, 0.0, 0.0],
+                    a: vec![
+                        vec![],
+                        vec![1.544],
+                        vec![0.9466785280815826, 0.2557011698983284],
+                        vec![3.314825187068521, 2.896124015972201, 0.9986419139977817],
+                        a5,
+                        a6,
+                    ],
+                    c: vec![
+                        vec![],
+                        vec![-5.6688],
+                        vec![-2.430093356833875, -0.2063599157091915],
+                        vec![-0.1073529058151375, -9.594562251023355, -20.47028614809616],
+                        vec![
+                            7.496443313967647,
+                            -10.24680431464352,
+                            -33.99990352819905,
+                            11.7089089320616,
+                        ],
+                        vec![
+                            8.083246795921522,
+                            -7.981132988064893,
+                            -31.52159432874371,
+                            16.31930543123136,
+                            -6.058818238834054,
+                        ],
+                    ],
+                    m,
+                    e: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+                    q: 4.0,
+                }
+            }
+            _ => {
+                // (I - g h J) k1 = f(t, y), (I - g h J) k2 = f(t + h, y + h k1) - 2 k1,
+                // y_new = y + h (3 k1 + k2) / 2, embedded y + h k1; with u_i = g h k_i.
+                let g = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
+                Tableau {
+                    gamma: g,
+                    alpha: vec![0.0, 1.0],
+                    gamma_i: vec![g, -g],
+                    a: vec![vec![], vec![1.0 / g]],
+                    c: vec![vec![], vec![-2.0 / g]],
+                    m: vec![1.5 / g, 0.5 / g],
+                    e: vec![0.5 / g, 0.5 / g],
+                    q: 2.0,
+                }
+            }
+        }
+    }
+
+    fn stages(&self) -> usize {
+        self.alpha.len()
+    }
+}
+
+/// State and work arrays of a Rosenbrock integration.
+pub(super) struct Rosenbrock {
+    tab: Tableau,
+    n: usize,
+    jac: DMatrix<f64>,
+    f0: Vec<f64>,
+    ft: Vec<f64>,
+    u: Vec<DVector<f64>>,
+    b: DVector<f64>,
+    arg: Vec<f64>,
+    fi: Vec<f64>,
+    y_new: Vec<f64>,
+    err: Vec<f64>,
+}
+
+impl Rosenbrock {
+    /// Work arrays for `method`: Rodas4, or ROS2 for [`Method::Ros2`].
+    pub(super) fn new(method: Method, n: usize) -> Self {
+        let tab = Tableau::of(method);
+        let s = tab.stages();
+        Rosenbrock {
+            tab,
+            n,
+            jac: DMatrix::zeros(n, n),
+            f0: vec![0.0; n],
+            ft: vec![0.0; n],
+            u: (0..s).map(|_| DVector::zeros(n)).collect(),
+            b: DVector::zeros(n),
+            arg: vec![0.0; n],
+            fi: vec![0.0; n],
+            y_new: vec![0.0; n],
+            err: vec![0.0; n],
+        }
+    }
+
+    /// f0 = f(t, y), the forward-difference Jacobian J and f_t at (t, y). Column j
+    /// uses the increment sqrt(eps) max(|y_j|, 1e-3 max_i |y_i|) (sqrt(eps) for a zero
+    /// state); f_t the increment sqrt(eps) max(|t|, tscale), tscale a step size.
+    fn prepare<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        y: &[f64],
+        tscale: f64,
+        stats: &mut SolverStats,
+    ) {
+        let n = self.n;
+        let sqrt_eps = f64::EPSILON.sqrt();
+        sys.rhs(t, y, &mut self.f0);
+        self.arg.copy_from_slice(y);
+        let ymax = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        let floor = if ymax > 0.0 { 1e-3 * ymax } else { 1.0 };
+        for (j, &yj) in y.iter().enumerate() {
+            self.arg[j] = yj + sqrt_eps * yj.abs().max(floor);
+            let d = self.arg[j] - yj; // the increment actually represented
+            sys.rhs(t, &self.arg, &mut self.fi);
+            for i in 0..n {
+                self.jac[(i, j)] = (self.fi[i] - self.f0[i]) / d;
+            }
+            self.arg[j] = yj;
+        }
+        let dt = (t + sqrt_eps * t.abs().max(tscale.abs())) - t;
+        sys.rhs(t + dt, y, &mut self.fi);
+        for i in 0..n {
+            self.ft[i] = (self.fi[i] - self.f0[i]) / dt;
+        }
+        stats.rhs_evals += n as u64 + 2;
+    }
+
+    /// One step of size h from (t, y) with the prepared f0, J, f_t: writes y_new and
+    /// returns the scaled RMS error (infinite when the step failed).
+    fn attempt<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        y: &[f64],
+        h: f64,
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> f64 {
+        let n = self.n;
+        let tab = &self.tab;
+        let mut mat = -&self.jac;
+        let diag = 1.0 / (h * tab.gamma);
+        for i in 0..n {
+            mat[(i, i)] += diag;
+        }
+        let lu = mat.lu();
+        for s in 0..tab.stages() {
+            if s == 0 {
+                self.fi.copy_from_slice(&self.f0);
+            } else {
+                self.arg.copy_from_slice(y);
+                for (j, &a) in tab.a[s].iter().enumerate() {
+                    for (v, uj) in self.arg.iter_mut().zip(self.u[j].iter()) {
+                        *v += a * uj;
+                    }
+                }
+                sys.rhs(t + tab.alpha[s] * h, &self.arg, &mut self.fi);
+                stats.rhs_evals += 1;
+            }
+            for i in 0..n {
+                self.b[i] = self.fi[i] + tab.gamma_i[s] * h * self.ft[i];
+            }
+            for (j, &c) in tab.c[s].iter().enumerate() {
+                self.b.axpy(c / h, &self.u[j], 1.0);
+            }
+            if !lu.solve_mut(&mut self.b) {
+                return f64::INFINITY;
+            }
+            self.u[s].copy_from(&self.b);
+        }
+        self.y_new.copy_from_slice(y);
+        self.err.fill(0.0);
+        for s in 0..tab.stages() {
+            let (m, e) = (tab.m[s], tab.e[s]);
+            for i in 0..n {
+                self.y_new[i] += m * self.u[s][i];
+                self.err[i] += e * self.u[s][i];
+            }
+        }
+        let mut sum = 0.0;
+        for ((yi, yn), ei) in y.iter().zip(&self.y_new).zip(&self.err) {
+            let sc = opts.atol + opts.rtol * yi.abs().max(yn.abs());
+            sum += (ei / sc).powi(2);
+        }
+        let e = (sum / n.max(1) as f64).sqrt();
+        if e.is_finite() && self.y_new.iter().all(|v| v.is_finite()) {
+            e
+        } else {
+            f64::INFINITY
+        }
+    }
+
+    /// A first step size from f0 and one explicit Euler probe (Hairer's hinit).
+    fn initial_step<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        y: &[f64],
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> f64 {
+        let n = self.n;
+        let sc = |i: usize| opts.atol + opts.rtol * y[i].abs();
+        let rms = |v: &dyn Fn(usize) -> f64| {
+            ((0..n).map(|i| (v(i) / sc(i)).powi(2)).sum::<f64>() / n.max(1) as f64).sqrt()
+        };
+        let d0 = rms(&|i| y[i]);
+        let d1 = rms(&|i| self.f0[i]);
+        let h0 = if d0 < 1e-5 || d1 < 1e-5 {
+            1e-6
+        } else {
+            0.01 * d0 / d1
+        };
+        for ((a, yi), fi) in self.arg.iter_mut().zip(y).zip(&self.f0) {
+            *a = yi + h0 * fi;
+        }
+        sys.rhs(t + h0, &self.arg, &mut self.fi);
+        stats.rhs_evals += 1;
+        let d2 = rms(&|i| self.fi[i] - self.f0[i]) / h0;
+        let h1 = if d1.max(d2) <= 1e-15 {
+            (h0 * 1e-3).max(1e-6)
+        } else {
+            (0.01 / d1.max(d2)).powf(1.0 / self.tab.q)
+        };
+        (100.0 * h0).min(h1)
+    }
+
+    /// Integrates from t to t_next starting with step h (0 = estimate). Returns the
+    /// step size to continue with.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn interval<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        mut t: f64,
+        t_next: f64,
+        y: &mut [f64],
+        mut h: f64,
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> Result<f64> {
+        let span = t_next - t;
+        let mut steps = 0u32;
+        let mut first = true;
+        while t < t_next {
+            if steps >= opts.max_steps {
+                return Err(Error::SolverFailed {
+                    time: t,
+                    reason: format!("more than {} steps in one output interval", opts.max_steps),
+                    hint: "raise solver.max_steps or loosen solver.rtol".into(),
+                });
+            }
+            self.prepare(sys, t, y, if h > 0.0 { h } else { span }, stats);
+            if first && h <= 0.0 {
+                h = self.initial_step(sys, t, y, opts, stats);
+            }
+            first = false;
+            let mut rejected = false;
+            loop {
+                let remaining = t_next - t;
+                let landing = h >= remaining - 1e-12 * span.abs();
+                let h_step = if landing { remaining } else { h };
+                let err = self.attempt(sys, t, y, h_step, opts, stats);
+                let q = self.tab.q;
+                if err <= 1.0 {
+                    let mut fac = if err == 0.0 {
+                        5.0
+                    } else {
+                        (0.9 * err.powf(-1.0 / q)).clamp(0.2, 5.0)
+                    };
+                    if rejected {
+                        fac = fac.min(1.0);
+                    }
+                    let h_new = h_step * fac;
+                    h = if landing && !rejected {
+                        h_new.max(h)
+                    } else {
+                        h_new
+                    };
+                    y.copy_from_slice(&self.y_new);
+                    t = if landing { t_next } else { t + h_step };
+                    stats.accepted_steps += 1;
+                    steps += 1;
+                    check_step(sys, t, y, opts)?;
+                    break;
+                }
+                stats.rejected_steps += 1;
+                steps += 1;
+                rejected = true;
+                let fac = if err.is_finite() {
+                    (0.9 * err.powf(-1.0 / q)).clamp(0.2, 1.0)
+                } else {
+                    0.2
+                };
+                h = h_step * fac;
+                if h < 1e-14 * t.abs().max(span.abs()) {
+                    return Err(Error::SolverFailed {
+                        time: t,
+                        reason: "step size underflow".into(),
+                        hint: "the solution may blow up here; loosen solver.rtol/atol or check the weights"
+                            .into(),
+                    });
+                }
+                if steps >= opts.max_steps {
+                    return Err(Error::SolverFailed {
+                        time: t,
+                        reason: format!(
+                            "more than {} steps in one output interval",
+                            opts.max_steps
+                        ),
+                        hint: "raise solver.max_steps or loosen solver.rtol".into(),
+                    });
+                }
+            }
+        }
+        Ok(h)
+    }
+}
+
+/// `steps` equal steps of a Rosenbrock method from (t0, y0) to t_end without error
+/// control (for convergence-order checks). Returns y(t_end).
+pub fn rosenbrock_fixed<S: OdeSystem>(
+    sys: &S,
+    method: Method,
+    t0: f64,
+    y0: &[f64],
+    t_end: f64,
+    steps: usize,
+) -> Vec<f64> {
+    let n = sys.dim();
+    assert_eq!(y0.len(), n, "initial state has the wrong dimension");
+    let mut rb = Rosenbrock::new(method, n);
+    let mut stats = SolverStats::start(t0);
+    let opts = SolverOptions::new(Method::Dopri5, t_end);
+    let h = (t_end - t0) / steps as f64;
+    let mut y = y0.to_vec();
+    for k in 0..steps {
+        let t = t0 + k as f64 * h;
+        rb.prepare(sys, t, &y, h, &mut stats);
+        rb.attempt(sys, t, &y, h, &opts, &mut stats);
+        y.copy_from_slice(&rb.y_new);
+    }
+    y
+}
