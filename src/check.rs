@@ -394,11 +394,15 @@ pub fn symmetry_rules(gains: &DVector<f64>) -> Vec<(String, Rule)> {
     rules
 }
 
+/// Per rule (label, aligned runs, finished runs, smallest |cos(w_i, phi_i)|), and the
+/// curves of the first start.
+pub type SymmetryResults = (Vec<(String, u64, u64, f64)>, Vec<Series>);
+
 /// Runs each rule of [`symmetry_rules`] from `starts` random W0 on the averaged ODE
 /// and counts the runs whose rows end aligned with the eigenvectors in order.
 /// Returns (label, aligned runs, finished runs, smallest |cos(w_i, phi_i)|) and, for
 /// the first start of each rule, min_i |cos(w_i, phi_i)| through time.
-pub fn symmetry_breaking(starts: u64, t_end: f64) -> (Vec<(String, u64, u64, f64)>, Vec<Series>) {
+pub fn symmetry_breaking(starts: u64, t_end: f64) -> SymmetryResults {
     let mut curves = Vec::new();
     let lam = [4.0, 2.5, 1.5, 0.8, 0.4, 0.2];
     let gains = DVector::from_vec(vec![3.0, 2.0, 1.0]);
