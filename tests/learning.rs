@@ -29,11 +29,11 @@ fn averaged_rules_follow_the_closed_form_on_eigenvector_rows() {
     let spec = Spectrum::of(&sigma);
     let a0 = [0.1, 0.3];
     for (rule, k) in [(Rule::lmser(), 4.0), (Rule::Oja, 2.0)] {
-        for method in [Method::Dopri5, Method::Dop853, Method::Rk4] {
+        for method in [Method::Dopri5, Method::Dop853, Method::Rk4, Method::Rodas4] {
             let mut w0 = DMatrix::zeros(2, 4);
-            for i in 0..2 {
+            for (i, a) in a0.iter().enumerate() {
                 w0.row_mut(i)
-                    .copy_from(&(spec.vectors.column(i).transpose() * a0[i]));
+                    .copy_from(&(spec.vectors.column(i).transpose() * *a));
             }
             let sys = AveragedLearning::new(rule.clone(), sigma.clone(), 1.0, 2);
             let mut worst = 0.0f64;
