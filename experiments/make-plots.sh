@@ -19,6 +19,9 @@ run experiments/symmetry-output.toml symmetry-output
 run experiments/symmetry-gradient.toml symmetry-gradient
 run experiments/symmetry-tanh.toml symmetry-tanh
 run experiments/stochastic.toml stochastic
+run experiments/coupled-samples.toml coupled-samples
+run experiments/two-phase.toml two-phase
+run experiments/coupled-averaged.toml coupled-averaged
 run experiments/landscape.toml landscape
 "$bin" check --out runs/check
 mkdir -p plots
@@ -40,4 +43,5 @@ cp runs/stochastic/learning.png plots/stochastic.png
 cp runs/check/escape_times.png plots/escape-times.png
 cp runs/check/lmser_vs_oja.png plots/lmser-vs-oja.png
 cp runs/check/theorem4.png plots/theorem4.png
+cp runs/check/coupled_vs_two_phase.png plots/coupled-vs-two-phase.png
 echo "plots written to plots/"

@@ -429,6 +429,7 @@ pub fn symmetry_breaking(starts: u64, t_end: f64) -> SymmetryResults {
                 solver,
                 seed: s,
                 samples: None,
+                solver_reason: String::new(),
             };
             let mut curve = Vec::new();
             let result = simulate(&spec, |t, w, _| {
@@ -467,7 +468,12 @@ pub fn rows_on_eigenvectors(cos: &DMatrix<f64>, threshold: f64) -> bool {
     distinct && cos.row_iter().all(|r| r.max() >= threshold)
 }
 
-/// The tanh(beta v) variant: the averaged rule over 2000 fixed samples of Gaussian,
+/// |cos| threshold of the tanh check: the nonlinear rule over a finite sample set leaves
+/// rows a few degrees off the eigenvectors (0.99 = 8 degrees) even where it breaks the
+/// rotation symmetry; the measured values are reported.
+pub const TANH_ALIGNED: f64 = 0.99;
+
+/// The tanh(beta v) variant: the averaged rule over 1000 fixed samples of Gaussian,
 /// uniform and Laplace sources, from `starts` random W0. Returns per distribution
 /// (name, runs with rows on individual eigenvectors in order, in any order, finished
 /// runs, smallest largest-|cos| of a row).
@@ -480,20 +486,23 @@ pub fn tanh_symmetry(starts: u64, t_end: f64) -> Vec<(String, u64, u64, u64, f64
         ("laplace", Distribution::Laplace),
     ] {
         let dataset = Dataset::from_eigenvalues(&lam, true, dist, &mut data::rng(15, 4));
-        let samples = dataset.sample(2000, &mut data::rng(16, 6));
+        let samples = dataset.sample(1000, &mut data::rng(16, 6));
+        // The averaged rule sees the sample set: compare with its own eigenvectors.
+        let empirical = Spectrum::of(&(samples.transpose() * &samples / samples.nrows() as f64));
         let (mut ordered, mut any, mut done, mut worst) = (0, 0, 0, 1.0f64);
         for s in 0..starts {
             let mut rng = data::rng(300 + s, 1);
             let w0 = DMatrix::from_fn(3, 6, |_, _| 0.3 * data::normal(&mut rng));
             let mut spec = averaged_spec(&dataset, Rule::LmserTanh { beta: 1.0 }, w0, t_end, 10.0);
-            spec.solver.rtol = 1e-8;
-            spec.solver.atol = 1e-10;
+            spec.solver.rtol = 1e-7;
+            spec.solver.atol = 1e-9;
             spec.samples = Some(samples.clone());
+            spec.spectrum = empirical.clone();
             if let Ok((w, _)) = simulate(&spec, |_, _, _| Ok(())) {
                 done += 1;
                 let cos = alignment(&w, &spec.spectrum);
-                ordered += u64::from(rows_aligned_in_order(&cos, ALIGNED));
-                any += u64::from(rows_on_eigenvectors(&cos, ALIGNED));
+                ordered += u64::from(rows_aligned_in_order(&cos, TANH_ALIGNED));
+                any += u64::from(rows_on_eigenvectors(&cos, TANH_ALIGNED));
                 worst = cos.row_iter().map(|r| r.max()).fold(worst, f64::min);
             }
         }
@@ -516,7 +525,9 @@ pub fn tanh_row(results: &[(String, u64, u64, u64, f64)]) -> CheckRow {
     row(
         "symmetry-breaking-tanh",
         "tanh(beta v) units make rows converge to individual eigenvectors",
-        format!("beta = 1, 2000 fixed samples, averaged rule: {measured}"),
+        format!(
+            "beta = 1, 1000 fixed samples (eigenvectors of their second moment, |cos| >= 0.99), averaged rule: {measured}"
+        ),
         if all {
             Verdict::Holds
         } else if some {
@@ -577,6 +588,7 @@ fn averaged_spec(
         solver,
         seed: 0,
         samples: None,
+        solver_reason: String::new(),
     }
 }
 
@@ -707,6 +719,82 @@ pub fn lmser_vs_oja(starts: u64) -> Result<(CheckRow, Vec<Series>)> {
     ))
 }
 
+/// Coupled (samples held for T_p, Rodas4), two-phase (settle with the neuron ODE, then
+/// a weight step) and the averaged ODE from one config and sample sequence: the final
+/// W of coupled and two-phase differ by the adiabatic error ~ tau/T_p + T_p/tau_w, and
+/// the cost of each is measured. Returns the row and J(t) of each run.
+pub fn coupled_vs_two_phase() -> Result<(CheckRow, Vec<Series>)> {
+    let text = r#"
+name = "c"
+kind = "learning"
+seed = 3
+[network]
+layers = [5, 2]
+[data]
+eigenvalues = [5.0, 3.0, 1.5, 0.8, 0.3]
+[learning]
+mode = "MODE"
+tau = 0.001
+tau_w = 100.0
+presentation = 0.1
+t_end = 400.0
+[init]
+scale = 0.3
+[solver]
+rtol = 1e-7
+atol = 1e-10
+output_dt = 1.0
+"#;
+    let mut series = Vec::new();
+    let mut finals = Vec::new();
+    let mut costs = Vec::new();
+    for (mode, label) in [
+        ("coupled", "coupled (Rodas4)"),
+        ("two-phase", "two-phase (ODE settling)"),
+        ("averaged", "averaged ODE"),
+    ] {
+        let cfg =
+            crate::config::Config::parse(&text.replace("MODE", mode), Path::new("check.toml"))?;
+        let spec = LearningSpec::from_config(&cfg)?;
+        let mut curve = Vec::new();
+        let start = std::time::Instant::now();
+        let (w, json) = simulate(&spec, |t, _, row| {
+            curve.push((t, row[1]));
+            Ok(())
+        })?;
+        costs.push(format!(
+            "{label}: {:.3} s, {} rhs evals",
+            start.elapsed().as_secs_f64(),
+            json["rhs_evals"]
+        ));
+        series.push(Series::new(
+            label,
+            curve.into_iter().filter(|p| p.0 > 0.0).collect(),
+        ));
+        finals.push((w, spec.w0.clone()));
+    }
+    let moved = (&finals[1].0 - &finals[1].1).norm();
+    let rel = (&finals[0].0 - &finals[1].0).norm() / moved;
+    let predicted = 0.001 / 0.1 + 0.1 / 100.0;
+    Ok((
+        row(
+            "coupled-vs-two-phase",
+            "the two-phase procedure (settle, then learn) is the slow-weight limit",
+            format!(
+                "4000 samples, tau = 1e-3, T_p = 0.1, tau_w = 100: ||W_coupled - W_two-phase|| / ||W - W0|| = {rel:.2e} (tau/T_p + T_p/tau_w = {predicted:.1e}); cost {}",
+                costs.join("; ")
+            ),
+            if rel < 2.0 * predicted {
+                Verdict::Holds
+            } else {
+                Verdict::Fails
+            },
+            true,
+        ),
+        series,
+    ))
+}
+
 /// Runs every check; writes `check.csv` and plots into `out`; returns the rows.
 pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     let dir = crate::output::RunDir::create(out)?;
@@ -731,6 +819,17 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     rows.push(escape_row(slope, predicted));
     let (oja_row, oja_curves) = lmser_vs_oja(4)?;
     rows.push(oja_row);
+    let (cp_row, cp_curves) = coupled_vs_two_phase()?;
+    rows.push(cp_row);
+    Figure {
+        title: "J(t): coupled z-W ODE, two-phase procedure, averaged ODE (same samples)".into(),
+        x_label: "t (log scale)".into(),
+        y_label: "J".into(),
+        log_x: true,
+        series: cp_curves,
+        ..Default::default()
+    }
+    .save(&dir.file("coupled_vs_two_phase"))?;
     Figure {
         title: "Escape time from the saddle {1,3} against the perturbation size".into(),
         x_label: "eps (log scale)".into(),

@@ -126,6 +126,10 @@ pub struct RawLearning {
     pub tau: Option<f64>,
     /// How long each sample is held (coupled and two-phase modes).
     pub presentation: Option<f64>,
+    /// Coupled mode: "samples" (held for `presentation`) or "averaged" (in Z = E[z x^T]).
+    pub input: Option<String>,
+    /// Two-phase mode: "ode" (integrate the neuron ODE) or "closed-form" (z* = A W x).
+    pub settle: Option<String>,
 }
 
 fn default_rule() -> String {
@@ -219,9 +223,9 @@ pub struct RawInitial {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSolver {
-    /// "dopri5", "dop853", "rk4" or "fixed-point".
-    #[serde(default = "default_method")]
-    pub method: String,
+    /// "dopri5" (default), "dop853", "rk4", "fixed-point", "rodas4" or "ros2";
+    /// coupled learning picks one by stiffness when not given.
+    pub method: Option<String>,
     pub rtol: Option<f64>,
     pub atol: Option<f64>,
     /// End time (learning runs take it from `[learning]`).
@@ -236,10 +240,6 @@ pub struct RawSolver {
     pub divergence_bound: Option<f64>,
     /// Wall-clock seconds between checkpoints (default 60; 0 = at every output).
     pub checkpoint_interval: Option<f64>,
-}
-
-fn default_method() -> String {
-    "dopri5".into()
 }
 
 /// A parsed config with its location.

@@ -191,32 +191,26 @@ fn scale_rows(m: &mut DMatrix<f64>, d: &DVector<f64>) {
     }
 }
 
-/// The tanh rule averaged over the rows of `x` (and, with `j`, the mean of
-/// 1/2 ||x - W^T tanh(beta W x)||^2): G = z e^T + (s'(y) . W e) x^T.
+/// The tanh rule averaged over the rows of `x` (and, with `out`, the mean of
+/// 1/2 ||x - W^T tanh(beta W x)||^2), for all samples at once: with Y = W X^T,
+/// Z = tanh(beta Y), E = X^T - W^T Z, G = (Z E^T + (beta (1 - Z^2) . W E) X) / b.
 fn tanh_samples(
     beta: f64,
     w: &DMatrix<f64>,
     x: &DMatrix<f64>,
     out: Option<&mut DMatrix<f64>>,
 ) -> f64 {
-    let (n1, n0) = w.shape();
-    let mut acc = DMatrix::zeros(n1, n0);
-    let mut j = 0.0;
-    for row in x.row_iter() {
-        let xv = row.transpose();
-        let y = w * &xv;
-        let z = y.map(|v| (beta * v).tanh());
-        let e = &xv - w.transpose() * &z;
-        j += 0.5 * e.norm_squared();
-        let we = w * &e;
-        let d = DVector::from_fn(n1, |i, _| beta * (1.0 - z[i] * z[i]) * we[i]);
-        acc += &z * e.transpose() + d * xv.transpose();
-    }
     let b = x.nrows() as f64;
+    let z = (w * x.transpose()).map(|v| (beta * v).tanh());
+    let e = x.transpose() - w.transpose() * &z;
+    let j = 0.5 * e.norm_squared() / b;
     if let Some(out) = out {
-        out.copy_from(&(acc / b));
+        let mut d = w * &e;
+        d.zip_apply(&z, |dv, zv| *dv *= beta * (1.0 - zv * zv));
+        out.gemm(1.0 / b, &z, &e.transpose(), 0.0);
+        out.gemm(1.0 / b, &d, x, 1.0);
     }
-    j / b
+    j
 }
 
 /// F(W; C) of `rule` (module docs) into `out` (n1 x n0). `Rule::LmserTanh` needs

@@ -6,6 +6,7 @@
 use super::{Recorder, Run, RunOptions, RunReport, check_gains, solver_from, stream};
 use crate::analysis::{Spectrum, alignment, critical_weights};
 use crate::config::{Config, positive};
+use crate::coupled::{self, CoupledAveraged, CoupledParams, CoupledSamples, Settling};
 use crate::data;
 use crate::dataset::{Dataset, Distribution};
 use crate::error::{Error, Result};
@@ -37,6 +38,33 @@ pub enum Mode {
         decay: Option<f64>,
         batch: usize,
     },
+    /// Neurons and weights in one ODE (tau dz/dt, tau_w dW/dt): driven by samples each
+    /// held for `presentation`, or (`averaged_input`) the average over x in
+    /// Z = E[z x^T] (THEORY.md sections 1-2; [`crate::coupled`]).
+    Coupled {
+        tau: f64,
+        presentation: f64,
+        averaged_input: bool,
+    },
+    /// The slides' procedure: per sample settle z (the neuron ODE, or the closed form
+    /// z* = A W x), then W += (presentation / tau_w) G(W, x, z*).
+    TwoPhase {
+        tau: f64,
+        presentation: f64,
+        ode_settling: bool,
+    },
+}
+
+impl Mode {
+    /// Config name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Mode::Averaged => "averaged",
+            Mode::Stochastic { .. } => "stochastic",
+            Mode::Coupled { .. } => "coupled",
+            Mode::TwoPhase { .. } => "two-phase",
+        }
+    }
 }
 
 /// A learning experiment ready to run.
@@ -53,6 +81,8 @@ pub struct LearningSpec {
     /// A fixed sample set (rows) that replaces Sigma in the averaged ODE and in J:
     /// needed by nonlinear units, whose rule has no closed form over Sigma.
     pub samples: Option<DMatrix<f64>>,
+    /// Why the solver method was chosen (for the summary).
+    pub solver_reason: String,
 }
 
 impl LearningSpec {
@@ -224,25 +254,110 @@ impl LearningSpec {
                     b => b,
                 },
             },
-            "two-phase" | "coupled" => {
-                return Err(cfg.err(
-                    "learning.mode",
-                    format!(
-                        "mode {:?} is not available yet; use averaged or stochastic",
-                        l.mode
-                    ),
-                ));
+            "coupled" | "two-phase" => {
+                if !matches!(
+                    &rule,
+                    Rule::Lmser {
+                        placement: Placement::Gradient,
+                        ..
+                    }
+                ) {
+                    return Err(cfg.err(
+                        "learning.rule",
+                        "coupled and two-phase modes run the slides' LMSER rule with linear units \
+                         (amplified units: placement = \"gradient\")",
+                    ));
+                }
+                let tau = positive(cfg, "learning.tau", l.tau.unwrap_or(tau_w / 100.0))?;
+                let presentation = positive(
+                    cfg,
+                    "learning.presentation",
+                    l.presentation.unwrap_or(10.0 * tau),
+                )?;
+                let samples = t_end / presentation;
+                if samples > 1e7 {
+                    return Err(cfg.err(
+                        "learning.presentation",
+                        format!(
+                            "t_end / presentation = {samples:.1e} samples is too many (limit 1e7)"
+                        ),
+                    ));
+                }
+                if l.mode == "coupled" {
+                    let averaged_input = match l.input.as_deref().unwrap_or("samples") {
+                        "samples" => false,
+                        "averaged" => true,
+                        other => {
+                            return Err(cfg.err(
+                                "learning.input",
+                                format!("unknown input {other:?}; use \"samples\" or \"averaged\""),
+                            ));
+                        }
+                    };
+                    Mode::Coupled {
+                        tau,
+                        presentation,
+                        averaged_input,
+                    }
+                } else {
+                    let ode_settling = match l.settle.as_deref().unwrap_or("ode") {
+                        "ode" => true,
+                        "closed-form" => false,
+                        other => {
+                            return Err(cfg.err(
+                                "learning.settle",
+                                format!("unknown settle {other:?}; use \"ode\" or \"closed-form\""),
+                            ));
+                        }
+                    };
+                    Mode::TwoPhase {
+                        tau,
+                        presentation,
+                        ode_settling,
+                    }
+                }
             }
             other => {
                 return Err(cfg.err(
                     "learning.mode",
-                    format!("unknown mode {other:?}; use averaged or stochastic"),
+                    format!(
+                        "unknown mode {other:?}; use averaged, stochastic, coupled or two-phase"
+                    ),
                 ));
             }
         };
-        let spectrum = Spectrum::of(dataset.sigma());
+        // With a fixed sample set the rule sees its second moment: compare with that.
+        let spectrum = match &samples {
+            Some(x) => Spectrum::of(&(x.transpose() * x / x.nrows() as f64)),
+            None => Spectrum::of(dataset.sigma()),
+        };
         let w0 = initial_weights(cfg, &spectrum, n1, n0)?;
         let mut solver = solver_from(cfg, Some(t_end))?;
+        let given = cfg
+            .raw
+            .solver
+            .as_ref()
+            .and_then(|s| s.method.as_ref())
+            .is_some();
+        let solver_reason = if given {
+            "chosen in the config".to_string()
+        } else if let Mode::Coupled {
+            tau,
+            averaged_input,
+            ..
+        } = mode
+        {
+            let dim = if averaged_input {
+                2 * n1 * n0
+            } else {
+                n1 * (n0 + 1)
+            };
+            let (method, reason) = stiff_choice(tau_w / tau, dim);
+            solver.method = method;
+            reason
+        } else {
+            "default".to_string()
+        };
         if cfg
             .raw
             .solver
@@ -261,7 +376,35 @@ impl LearningSpec {
             solver,
             seed: cfg.raw.seed,
             samples,
+            solver_reason,
         })
+    }
+}
+
+/// The method for a coupled z-W system of dimension `dim` with stiffness ratio
+/// tau_w / tau, and why. Rodas4 needs ~30x fewer steps than Dopri5 at ratio 1000, but
+/// each of its steps builds a dense Jacobian (dim + 2 right-hand sides) and an LU:
+/// measured faster up to dim ~ 100 (tests/coupled.rs), slower beyond.
+pub fn stiff_choice(ratio: f64, dim: usize) -> (solver::Method, String) {
+    if ratio >= 100.0 && dim <= 100 {
+        (
+            solver::Method::Rodas4,
+            format!(
+                "stiff (tau_w / tau = {ratio}) and small (dim {dim} <= 100): Rosenbrock steps are set by accuracy, not stability"
+            ),
+        )
+    } else if ratio >= 100.0 {
+        (
+            solver::Method::Dopri5,
+            format!(
+                "stiff (tau_w / tau = {ratio}) but dim {dim} > 100: a dense Jacobian per step costs more than the explicit method's extra steps"
+            ),
+        )
+    } else {
+        (
+            solver::Method::Dopri5,
+            format!("not stiff (tau_w / tau = {ratio} < 100)"),
+        )
     }
 }
 
@@ -595,6 +738,8 @@ pub fn simulate(
 /// Adapts a [`LearningObserver`] to the solver driver for the averaged ODE.
 struct AveragedObserver<'a> {
     metrics: Metrics<'a>,
+    /// Where vec W starts in the state.
+    offset: usize,
     w: DMatrix<f64>,
     row: Vec<f64>,
     inner: &'a mut dyn LearningObserver,
@@ -602,7 +747,10 @@ struct AveragedObserver<'a> {
 
 impl Observer for AveragedObserver<'_> {
     fn observe(&mut self, t: f64, y: &[f64], _dy: &[f64]) -> Result<()> {
-        self.w.as_mut_slice().copy_from_slice(y);
+        let n = self.w.len();
+        self.w
+            .as_mut_slice()
+            .copy_from_slice(&y[self.offset..self.offset + n]);
         self.metrics.row(t, &self.w, &mut self.row);
         self.inner.observe(t, &self.w, &self.row)
     }
@@ -637,6 +785,7 @@ pub fn simulate_from(
             };
             let mut obs = AveragedObserver {
                 metrics: Metrics::new(spec),
+                offset: 0,
                 w: DMatrix::zeros(n1, n0),
                 row: Vec::new(),
                 inner: observer,
@@ -655,6 +804,52 @@ pub fn simulate_from(
                        "rejected_steps": stats.rejected_steps, "rhs_evals": stats.rhs_evals,
                        "outputs": stats.outputs}),
             ))
+        }
+        Mode::Coupled {
+            tau,
+            averaged_input: true,
+            ..
+        } => {
+            let sys =
+                CoupledAveraged::new(coupled_params(spec, tau), spec.dataset.sigma().clone(), n1);
+            let mut obs = AveragedObserver {
+                metrics: Metrics::new(spec),
+                offset: n1 * n0,
+                w: DMatrix::zeros(n1, n0),
+                row: Vec::new(),
+                inner: observer,
+            };
+            let (y, stats) = match start {
+                None => solver::integrate(
+                    &sys,
+                    0.0,
+                    &sys.settled_state(&spec.w0),
+                    &spec.solver,
+                    &mut obs,
+                )?,
+                Some(LearningState::Averaged(p)) => {
+                    solver::integrate_from(&sys, p, &spec.solver, &mut obs)?
+                }
+                Some(_) => return Err(resume_mismatch()),
+            };
+            Ok((sys.split(&y).1, solver_json(spec, &stats)))
+        }
+        Mode::Coupled {
+            tau, presentation, ..
+        }
+        | Mode::TwoPhase {
+            tau, presentation, ..
+        } => {
+            if start.is_some() {
+                return Err(Error::Resume {
+                    dir: ".".into(),
+                    message: format!(
+                        "{} runs over held samples cannot be resumed; rerun them",
+                        spec.mode.name()
+                    ),
+                });
+            }
+            held_samples(spec, coupled_params(spec, tau), presentation, observer)
         }
         Mode::Stochastic { eta, decay, batch } => {
             let mut metrics = Metrics::new(spec);
@@ -747,6 +942,103 @@ pub fn simulate_from(
     }
 }
 
+/// tau, tau_w and the gains of a coupled run.
+fn coupled_params(spec: &LearningSpec, tau: f64) -> CoupledParams {
+    match &spec.rule {
+        Rule::Lmser { gains: Some(a), .. } => CoupledParams::amplified(tau, spec.tau_w, a.clone()),
+        _ => CoupledParams::new(tau, spec.tau_w),
+    }
+}
+
+fn solver_json(spec: &LearningSpec, stats: &solver::SolverStats) -> serde_json::Value {
+    json!({"method": spec.solver.method.name(), "why": spec.solver_reason, "rtol": spec.solver.rtol,
+           "atol": spec.solver.atol, "accepted_steps": stats.accepted_steps,
+           "rejected_steps": stats.rejected_steps, "rhs_evals": stats.rhs_evals,
+           "outputs": stats.outputs})
+}
+
+/// Samples held for `presentation` each, drawn in blocks from the run's sample stream
+/// (so coupled and two-phase runs of one seed see the same sequence), driving the
+/// coupled ODE or the two-phase procedure; a row at t = 0 and whenever an output time
+/// is reached at the end of a presentation.
+fn held_samples(
+    spec: &LearningSpec,
+    params: CoupledParams,
+    presentation: f64,
+    observer: &mut dyn LearningObserver,
+) -> Result<(DMatrix<f64>, serde_json::Value)> {
+    const BLOCK: usize = 1024;
+    let (n1, n0) = spec.w0.shape();
+    let mut metrics = Metrics::new(spec);
+    let mut row = Vec::new();
+    let mut rng = data::rng(spec.seed, stream::SAMPLES);
+    let total = (spec.solver.t_end / presentation).round().max(1.0) as usize;
+    let dt = spec.solver.output_dt;
+    let mut y = coupled::pack_state(&vec![0.0; n1], &spec.w0);
+    let mut stats = solver::SolverStats::start(0.0);
+    metrics.row(0.0, &spec.w0, &mut row);
+    observer.observe(0.0, &spec.w0, &row)?;
+    let mut next = 1u64;
+    let mut sys = CoupledSamples::new(params.clone(), n1, n0);
+    let settling = match spec.mode {
+        Mode::TwoPhase {
+            ode_settling: true,
+            tau,
+            ..
+        } => Settling::ode(tau, 1e-9),
+        _ => Settling::FixedPoint,
+    };
+    let mut done = 0usize;
+    while done < total {
+        let b = BLOCK.min(total - done);
+        let x = spec.dataset.sample(b, &mut rng);
+        let offset = done as f64 * presentation;
+        let mut callback = |t: f64, _z: &[f64], w: &DMatrix<f64>| -> Result<()> {
+            let t = offset + t;
+            if t >= next as f64 * dt - 1e-9 * dt
+                || (t - total as f64 * presentation).abs() < 1e-9 * presentation
+            {
+                next = (t / dt + 1e-9).floor() as u64 + 1;
+                metrics.row(t, w, &mut row);
+                observer.observe(t, w, &row)?;
+            }
+            Ok(())
+        };
+        let (y1, s) = match spec.mode {
+            Mode::Coupled { .. } => {
+                coupled::run_samples(&mut sys, &y, &x, presentation, &spec.solver, &mut callback)?
+            }
+            _ => coupled::two_phase(&params, &y, &x, presentation, &settling, &mut callback)?,
+        };
+        y = y1;
+        stats.add(&s);
+        done += b;
+        if spec
+            .solver
+            .interrupt
+            .as_ref()
+            .is_some_and(|i| i.load(std::sync::atomic::Ordering::Relaxed))
+        {
+            return Err(Error::Interrupted {
+                time: done as f64 * presentation,
+            });
+        }
+    }
+    let (_, w) = coupled::unpack_state(&y, n1);
+    let mut json = solver_json(spec, &stats);
+    json["samples"] = json!(total);
+    json["presentation"] = json!(presentation);
+    if let Mode::TwoPhase { ode_settling, .. } = spec.mode {
+        json["method"] = json!(if ode_settling {
+            "two-phase, neuron ODE settled by dopri5"
+        } else {
+            "two-phase, closed-form settling"
+        });
+        json["why"] = json!("the slides' procedure: settle z, then one weight step per sample");
+    }
+    Ok((w, json))
+}
+
 fn resume_mismatch() -> Error {
     Error::Resume {
         dir: ".".into(),
@@ -820,7 +1112,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         "learning",
         json!({
             "rule": spec.rule.describe(),
-            "mode": match spec.mode { Mode::Averaged => "averaged", Mode::Stochastic { .. } => "stochastic" },
+            "mode": spec.mode.name(),
             "tau_w": spec.tau_w,
             "eigenvalues": lam.as_slice(),
             "J_min_predicted": spec.spectrum.plateau(&(0..n1).collect::<Vec<_>>()),

@@ -615,7 +615,7 @@ pub fn vector_from(
 /// Solver options from `[solver]`, validated; `t_end` overrides `solver.t_end`.
 pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
     let default = crate::config::RawSolver {
-        method: "dopri5".into(),
+        method: None,
         rtol: None,
         atol: None,
         t_end: None,
@@ -633,12 +633,12 @@ pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
             return Err(cfg.err("solver", "missing [solver] section; give at least t_end"));
         }
     };
-    let method = Method::from_name(&s.method).ok_or_else(|| {
+    let name = s.method.as_deref().unwrap_or("dopri5");
+    let method = Method::from_name(name).ok_or_else(|| {
         cfg.err(
             "solver.method",
             format!(
-                "unknown method {:?}; use dopri5, dop853, rk4 or fixed-point",
-                s.method
+                "unknown method {name:?}; use dopri5, dop853, rk4, fixed-point, rodas4 or ros2"
             ),
         )
     })?;
