@@ -14,7 +14,7 @@ pub const MAX_N0: usize = 14;
 
 /// Runs a landscape experiment: writes `critical_points.csv` and the summary.
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
-    super::reject_sections(cfg, &["input", "initial", "learning", "init", "solver"])?;
+    super::reject_sections(cfg, &["input", "initial", "learning", "init"])?;
     let layers = &cfg.raw.network.layers;
     if layers.len() != 2 || layers.contains(&0) || layers[1] >= layers[0] {
         return Err(cfg.err(
