@@ -490,54 +490,39 @@ fn adaptive_interval<S: OdeSystem>(
     }
     let h0 = h.min(t_next - t);
     let h_max = opts.t_end.abs().max(t_next - t);
+    // Dopri5 and Dop853 share an interface but not a type: one macro runs either with
+    // its own step-size controller constants (ode_solvers' defaults: safety 0.9,
+    // beta, fac_min, fac_max).
+    macro_rules! run {
+        ($solver:ident, $beta:expr, $fac_min:expr, $fac_max:expr) => {{
+            let mut s = $solver::from_param(
+                adapter,
+                t,
+                t_next,
+                0.0,
+                y0,
+                opts.rtol,
+                opts.atol,
+                0.9,
+                $beta,
+                $fac_min,
+                $fac_max,
+                h_max,
+                h0,
+                opts.max_steps,
+                1000,
+                OutputType::Sparse,
+            );
+            let r = s.integrate();
+            let (ts, ys) = s.results().get();
+            (r, ts.clone(), ys.last().cloned())
+        }};
+    }
     let (result, ts, ys) = match opts.method {
-        Method::Dopri5 => {
-            let mut s = Dopri5::from_param(
-                adapter,
-                t,
-                t_next,
-                0.0,
-                y0,
-                opts.rtol,
-                opts.atol,
-                0.9,
-                0.04,
-                0.2,
-                10.0,
-                h_max,
-                h0,
-                opts.max_steps,
-                1000,
-                OutputType::Sparse,
-            );
-            let r = s.integrate();
-            let (ts, ys) = s.results().get();
-            (r, ts.clone(), ys.last().cloned())
-        }
-        _ => {
-            let mut s = Dop853::from_param(
-                adapter,
-                t,
-                t_next,
-                0.0,
-                y0,
-                opts.rtol,
-                opts.atol,
-                0.9,
-                0.0,
-                0.333,
-                6.0,
-                h_max,
-                h0,
-                opts.max_steps,
-                1000,
-                OutputType::Sparse,
-            );
-            let r = s.integrate();
-            let (ts, ys) = s.results().get();
-            (r, ts.clone(), ys.last().cloned())
-        }
+        Method::Dopri5 => run!(Dopri5, 0.04, 0.2, 10.0),
+        _ => run!(Dop853, 0.0, 0.333, 6.0),
     };
+
     let t_reached = ts.last().copied().unwrap_or(t);
     if let Some(yl) = ys {
         y.copy_from_slice(&yl.as_slice()[..y.len()]);
