@@ -64,12 +64,18 @@ impl Activation {
         }
     }
 
-    /// s_j^-1(z) (infinite at the ends of a bounded range).
+    /// s_j^-1(z). At the ends of a bounded range (reached only by floating-point
+    /// saturation) it is evaluated at the nearest representable interior point, so it
+    /// stays finite (|logit| <= 745, |atanh| <= 19).
     pub fn inverse(&self, j: usize, z: f64) -> f64 {
+        const EDGE: f64 = f64::EPSILON / 2.0;
         match self {
             Activation::Linear => z,
-            Activation::Logistic => (z / (1.0 - z)).ln(),
-            Activation::Tanh { beta } => z.atanh() / beta,
+            Activation::Logistic => {
+                let z = z.clamp(f64::MIN_POSITIVE, 1.0 - EDGE);
+                (z / (1.0 - z)).ln()
+            }
+            Activation::Tanh { beta } => z.clamp(-1.0 + EDGE, 1.0 - EDGE).atanh() / beta,
             Activation::Amplified { .. } => z / self.gain(j),
         }
     }

@@ -299,22 +299,37 @@ impl OdeSystem for CoupledSamples {
     }
 }
 
-/// Runs the coupled system from the flat state y0 = (z0, vec W0) at t = 0 over the
-/// sample sequence (rows of `samples`), each held for `t_p`: sample i drives
-/// [i t_p, (i + 1) t_p], integrated one presentation at a time with the method,
-/// tolerances, step limits, divergence bound and interrupt flag of `opts` (its t_end
-/// and output_dt are replaced by the presentation interval). Calls
-/// `callback(t, z, W)` at each presentation end. Returns the final state and the
-/// solver counters summed over the presentations.
+/// A sample sequence (rows of `samples`) presented from time `start`, each sample
+/// held for `hold`: sample i is the input during [start + i hold, start + (i+1) hold].
+#[derive(Debug, Clone, Copy)]
+pub struct Presentations<'a> {
+    pub samples: &'a DMatrix<f64>,
+    pub hold: f64,
+    pub start: f64,
+}
+
+impl Presentations<'_> {
+    /// End of presentation i.
+    fn end(&self, i: usize) -> f64 {
+        self.start + (i + 1) as f64 * self.hold
+    }
+}
+
+/// Runs the coupled system from the flat state y0 = (z0, vec W0) over the
+/// presentations, integrated one presentation at a time with the method, tolerances,
+/// step limits, divergence bound and interrupt flag of `opts` (its t_end and
+/// output_dt are replaced by the presentation interval). Calls `callback(t, z, W)` at
+/// each presentation end. Returns the final state and the solver counters summed over
+/// the presentations.
 pub fn run_samples(
     sys: &mut CoupledSamples,
     y0: &[f64],
-    samples: &DMatrix<f64>,
-    t_p: f64,
+    p: &Presentations,
     opts: &SolverOptions,
     mut callback: impl FnMut(f64, &[f64], &DMatrix<f64>) -> Result<()>,
 ) -> Result<(Vec<f64>, SolverStats)> {
     let (n1, n0) = sys.shape();
+    let (samples, t_p) = (p.samples, p.hold);
     check_samples(samples, n0, t_p);
     assert_eq!(y0.len(), sys.dim(), "y0 must be (z, vec W)");
     let mut y = y0.to_vec();
@@ -328,8 +343,8 @@ pub fn run_samples(
             *xj = *v;
         }
         sys.set_input(&x);
-        let t0 = i as f64 * t_p;
-        o.t_end = (i + 1) as f64 * t_p;
+        let t0 = p.start + i as f64 * t_p;
+        o.t_end = p.end(i);
         o.output_dt = t_p;
         let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };
         let (y1, s) = solver::integrate(&*sys, t0, &y, &o, &mut quiet)?;
@@ -371,21 +386,23 @@ impl Settling {
     }
 }
 
-/// The two-phase scheme of the slides over a sample sequence (rows of `samples`):
-/// for each sample x, settle z (per `settling`), then W += (t_p / tau_w) G(W, x, z).
-/// y0 = (z0, vec W0) as for [`CoupledSamples`] (z0 is where ODE settling starts; the
-/// neurons then carry their activity from one sample to the next). Calls
-/// `callback(t, z, W)` after each weight step, t = (i + 1) t_p. Returns the final
-/// (z, vec W) and the settling integrator's counters summed over the samples (all
-/// zero for [`Settling::FixedPoint`]; settling time is internal, not on the t axis).
+/// The two-phase scheme of the slides over the presentations: for each sample x,
+/// settle z (per `settling`), then W += (hold / tau_w) G(W, x, z). y0 = (z0, vec W0)
+/// as for [`CoupledSamples`] (z0 is where ODE settling starts; the neurons then carry
+/// their activity from one sample to the next). `limits` gives the divergence bound
+/// and the interrupt flag. Calls `callback(t, z, W)` after each weight step, at the
+/// presentation's end. Returns the final (z, vec W) and the settling integrator's
+/// counters summed over the samples (all zero for [`Settling::FixedPoint`]; settling
+/// time is internal, not on the t axis).
 pub fn two_phase(
     params: &CoupledParams,
     y0: &[f64],
-    samples: &DMatrix<f64>,
-    t_p: f64,
+    p: &Presentations,
     settling: &Settling,
+    limits: &SolverOptions,
     mut callback: impl FnMut(f64, &[f64], &DMatrix<f64>) -> Result<()>,
 ) -> Result<(Vec<f64>, SolverStats)> {
+    let (samples, t_p) = (p.samples, p.hold);
     let n0 = samples.ncols();
     assert!(
         y0.len().is_multiple_of(n0 + 1) && !y0.is_empty(),
@@ -404,7 +421,7 @@ pub fn two_phase(
     let step = t_p / params.tau_w;
     for (i, row) in samples.row_iter().enumerate() {
         x.copy_from(&row.transpose());
-        let t = (i + 1) as f64 * t_p;
+        let t = p.end(i);
         match settling {
             Settling::FixedPoint => {
                 z.gemv(1.0, &w, &x, 0.0);
@@ -421,7 +438,16 @@ pub fn two_phase(
                 )?;
                 let nd = NeuronDynamics::new(net, x.clone());
                 let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };
-                let (z1, s) = solver::integrate(&nd, 0.0, z.as_slice(), opts, &mut quiet)?;
+                let opts = SolverOptions {
+                    interrupt: limits.interrupt.clone(),
+                    ..opts.clone()
+                };
+                let (z1, s) = solver::integrate(&nd, 0.0, z.as_slice(), &opts, &mut quiet)
+                    .map_err(|e| match e {
+                        // Settling runs on its own clock; report the learning time.
+                        Error::Interrupted { .. } => Error::Interrupted { time: t - t_p },
+                        other => other,
+                    })?;
                 if s.stop != StopReason::SteadyState {
                     return Err(Error::SolverFailed {
                         time: t,
@@ -446,13 +472,19 @@ pub fn two_phase(
             &mut g.as_view_mut(),
         );
         w += &g;
-        if let Some(v) = w.iter().find(|v| solver::beyond(**v, 1e8)) {
+        if let Some(v) = w
+            .iter()
+            .find(|v| solver::beyond(**v, limits.divergence_bound))
+        {
             return Err(Error::Diverged {
                 time: t,
                 quantity: "W".into(),
                 value: *v,
                 hint: "the weight step t_p / tau_w is too large; raise tau_w".into(),
             });
+        }
+        if solver::interrupted(limits) {
+            return Err(Error::Interrupted { time: t });
         }
         total.t_final = t;
         callback(t, z.as_slice(), &w)?;

@@ -3,8 +3,8 @@
 //! Measured numbers are printed (`cargo test --release --test coupled -- --nocapture`).
 
 use lmser::coupled::{
-    CoupledAveraged, CoupledParams, CoupledSamples, Settling, pack_state, run_samples, sample_rule,
-    two_phase, unpack_state,
+    CoupledAveraged, CoupledParams, CoupledSamples, Presentations, Settling, pack_state,
+    run_samples, sample_rule, two_phase, unpack_state,
 };
 use lmser::data;
 use lmser::dataset::{Dataset, Distribution};
@@ -558,8 +558,15 @@ fn coupled_samples_agree_with_two_phase() {
         let z0 = p.settled(&w0, &x0);
         let y0 = pack_state(z0.as_slice(), &w0);
         let start = Instant::now();
-        let (ytp, _) =
-            two_phase(&p, &y0, &x, t_p, &Settling::FixedPoint, |_, _, _| Ok(())).unwrap();
+        let (ytp, _) = two_phase(
+            &p,
+            &y0,
+            &held(&x, t_p),
+            &Settling::FixedPoint,
+            &limits(),
+            |_, _, _| Ok(()),
+        )
+        .unwrap();
         let t_tp = start.elapsed().as_secs_f64();
         let (_, wtp) = unpack_state(&ytp, N1);
         let mut sys = CoupledSamples::new(p.clone(), N1, N0);
@@ -572,8 +579,7 @@ fn coupled_samples_agree_with_two_phase() {
             let (yc, stats) = run_samples(
                 &mut sys,
                 &y0,
-                &x,
-                t_p,
+                &held(&x, t_p),
                 &SolverOptions {
                     method: integ,
                     ..o.clone()
@@ -629,18 +635,33 @@ fn two_phase_ode_settling_equals_fixed_point() {
             ..CoupledParams::new(tau, tau_w)
         };
         let y0 = pack_state(&[0.0; N1], &w0);
-        let (yf, _) = two_phase(&p, &y0, &x, t_p, &Settling::FixedPoint, |_, _, _| Ok(())).unwrap();
+        let (yf, _) = two_phase(
+            &p,
+            &y0,
+            &held(&x, t_p),
+            &Settling::FixedPoint,
+            &limits(),
+            |_, _, _| Ok(()),
+        )
+        .unwrap();
         let mut max_dz = 0.0f64;
         let mut w_prev = w0.clone();
         let mut i = 0;
-        let (yo, stats) = two_phase(&p, &y0, &x, t_p, &Settling::ode(tau, tol), |_, z, w| {
-            // z was settled with the weights before this step.
-            let zs = p.settled(&w_prev, &x.row(i).transpose());
-            max_dz = max_dz.max((DVector::from_column_slice(z) - zs).norm());
-            w_prev = w.clone();
-            i += 1;
-            Ok(())
-        })
+        let (yo, stats) = two_phase(
+            &p,
+            &y0,
+            &held(&x, t_p),
+            &Settling::ode(tau, tol),
+            &limits(),
+            |_, z, w| {
+                // z was settled with the weights before this step.
+                let zs = p.settled(&w_prev, &x.row(i).transpose());
+                max_dz = max_dz.max((DVector::from_column_slice(z) - zs).norm());
+                w_prev = w.clone();
+                i += 1;
+                Ok(())
+            },
+        )
         .unwrap();
         let (_, wf) = unpack_state(&yf, N1);
         let (_, wo) = unpack_state(&yo, N1);
@@ -656,4 +677,18 @@ fn two_phase_ode_settling_equals_fixed_point() {
         assert!(max_dz < tol, "settled z off by {max_dz:e}");
         assert!(d < bound, "W differs by {d:e}");
     }
+}
+
+/// Samples (rows of x) held for t_p each from t = 0.
+fn held(x: &DMatrix<f64>, t_p: f64) -> Presentations<'_> {
+    Presentations {
+        samples: x,
+        hold: t_p,
+        start: 0.0,
+    }
+}
+
+/// Default divergence bound, no interrupt.
+fn limits() -> SolverOptions {
+    SolverOptions::new(Method::Dopri5, 1.0)
 }

@@ -917,12 +917,7 @@ pub fn simulate_from(
                                 .into(),
                     });
                 }
-                if spec
-                    .solver
-                    .interrupt
-                    .as_ref()
-                    .is_some_and(|i| i.load(std::sync::atomic::Ordering::Relaxed))
-                {
+                if solver::interrupted(&spec.solver) {
                     return Err(Error::Interrupted { time: t });
                 }
                 if t >= next as f64 * dt - 1e-12 * dt || t >= t_end {
@@ -994,7 +989,6 @@ fn held_samples(
         let x = spec.dataset.sample(b, &mut rng);
         let offset = done as f64 * presentation;
         let mut callback = |t: f64, _z: &[f64], w: &DMatrix<f64>| -> Result<()> {
-            let t = offset + t;
             if t >= next as f64 * dt - 1e-9 * dt
                 || (t - total as f64 * presentation).abs() < 1e-9 * presentation
             {
@@ -1004,25 +998,20 @@ fn held_samples(
             }
             Ok(())
         };
+        let held = coupled::Presentations {
+            samples: &x,
+            hold: presentation,
+            start: offset,
+        };
         let (y1, s) = match spec.mode {
             Mode::Coupled { .. } => {
-                coupled::run_samples(&mut sys, &y, &x, presentation, &spec.solver, &mut callback)?
+                coupled::run_samples(&mut sys, &y, &held, &spec.solver, &mut callback)?
             }
-            _ => coupled::two_phase(&params, &y, &x, presentation, &settling, &mut callback)?,
+            _ => coupled::two_phase(&params, &y, &held, &settling, &spec.solver, &mut callback)?,
         };
         y = y1;
         stats.add(&s);
         done += b;
-        if spec
-            .solver
-            .interrupt
-            .as_ref()
-            .is_some_and(|i| i.load(std::sync::atomic::Ordering::Relaxed))
-        {
-            return Err(Error::Interrupted {
-                time: done as f64 * presentation,
-            });
-        }
     }
     let (_, w) = coupled::unpack_state(&y, n1);
     let mut json = solver_json(spec, &stats);

@@ -237,6 +237,7 @@ pub struct Recorder<'a> {
     t_end: f64,
     checkpoints: Checkpointer,
     rows: u64,
+    header: Vec<String>,
     track: &'a mut dyn FnMut(&[f64]),
 }
 
@@ -265,12 +266,22 @@ impl<'a> Recorder<'a> {
             t_end,
             checkpoints: run.checkpointer(cfg),
             rows,
+            header: header.to_vec(),
             track,
         })
     }
 
     /// Records one output row.
     pub fn record(&mut self, row: &[f64]) -> Result<()> {
+        if let Some(i) = row.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Diverged {
+                time: row[0],
+                quantity: self.header.get(i).cloned().unwrap_or_default(),
+                value: row[i],
+                hint: "a recorded quantity is not finite; reduce the step size or the weights"
+                    .into(),
+            });
+        }
         (self.track)(row);
         self.csv.row(row)?;
         self.plot.push(row);
