@@ -5,7 +5,7 @@
 use super::{Run, RunOptions, RunReport};
 use crate::analysis::{CriticalKind, Spectrum, landscape, predicted_saddles};
 use crate::config::{Config, positive};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::output::write_atomic;
 use serde_json::json;
 
@@ -15,6 +15,12 @@ pub const MAX_N0: usize = 14;
 /// Runs a landscape experiment: writes `critical_points.csv` and the summary.
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     super::reject_sections(cfg, &["input", "initial", "learning", "init"])?;
+    if cfg.raw.data.as_ref().is_some_and(|d| d.n_samples.is_some()) {
+        return Err(cfg.err(
+            "data.n_samples",
+            "is not used by kind = \"landscape\"; remove it",
+        ));
+    }
     let layers = &cfg.raw.network.layers;
     if layers.len() != 2 || layers.contains(&0) || layers[1] >= layers[0] {
         return Err(cfg.err(
@@ -44,14 +50,8 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         .map(|w| w[0] - w[1])
         .fold(f64::MAX, f64::min);
     if gaps <= 1e-9 * lam1 || spec.values[n0 - 1] <= 0.0 {
-        return Err(Error::data(
-            cfg.path(
-                cfg.raw
-                    .data
-                    .as_ref()
-                    .and_then(|d| d.covariance.as_deref())
-                    .unwrap_or("config"),
-            ),
+        return Err(cfg.err(
+            "data",
             "Theorem 2 needs distinct positive eigenvalues of Sigma; perturb repeated ones",
         ));
     }

@@ -235,8 +235,11 @@ impl LearningSpec {
             (None, None) => None,
             (Some(_), n) => {
                 let n = n.unwrap_or(2000);
-                if n == 0 {
-                    return Err(cfg.err("data.n_samples", "must be >= 1"));
+                if n == 0 || n.saturating_mul(n0) > super::MAX_WEIGHTS {
+                    return Err(cfg.err(
+                        "data.n_samples",
+                        format!("must be >= 1 with n_samples x n0 <= {}", super::MAX_WEIGHTS),
+                    ));
                 }
                 Some(dataset.sample(n, &mut data::rng(cfg.raw.seed, stream::EVAL)))
             }
@@ -251,6 +254,15 @@ impl LearningSpec {
                     .transpose()?,
                 batch: match l.batch.unwrap_or(1) {
                     0 => return Err(cfg.err("learning.batch", "must be >= 1")),
+                    b if b.saturating_mul(n0) > super::MAX_WEIGHTS => {
+                        return Err(cfg.err(
+                            "learning.batch",
+                            format!(
+                                "a batch of {b} samples is too large (batch x n0 <= {})",
+                                super::MAX_WEIGHTS
+                            ),
+                        ));
+                    }
                     b => b,
                 },
             },
@@ -275,6 +287,12 @@ impl LearningSpec {
                     l.presentation.unwrap_or(10.0 * tau),
                 )?;
                 let samples = t_end / presentation;
+                if (samples - samples.round()).abs() > 1e-9 * samples.max(1.0) {
+                    return Err(cfg.err(
+                        "learning.presentation",
+                        format!("t_end = {t_end} is not a whole number of presentations of {presentation}; make t_end a multiple of it"),
+                    ));
+                }
                 if samples > 1e7 {
                     return Err(cfg.err(
                         "learning.presentation",
@@ -332,7 +350,41 @@ impl LearningSpec {
             None => Spectrum::of(dataset.sigma()),
         };
         let w0 = initial_weights(cfg, &spectrum, n1, n0)?;
+        let used: &[&str] = match mode {
+            Mode::Averaged => &[],
+            Mode::Stochastic { .. } => &["eta", "eta_decay", "batch"],
+            Mode::Coupled { .. } => &["tau", "presentation", "input"],
+            Mode::TwoPhase { .. } => &["tau", "presentation", "settle"],
+        };
+        for (key, given) in [
+            ("eta", l.eta.is_some()),
+            ("eta_decay", l.eta_decay.is_some()),
+            ("batch", l.batch.is_some()),
+            ("tau", l.tau.is_some()),
+            ("presentation", l.presentation.is_some()),
+            ("input", l.input.is_some()),
+            ("settle", l.settle.is_some()),
+        ] {
+            if given && !used.contains(&key) {
+                return Err(cfg.err(
+                    &format!("learning.{key}"),
+                    format!("is not used by mode = {:?}; remove it", mode.name()),
+                ));
+            }
+        }
+        if cfg.raw.solver.as_ref().is_some_and(|s| s.t_end.is_some()) {
+            return Err(cfg.err(
+                "solver.t_end",
+                "learning runs take t_end from [learning]; remove it",
+            ));
+        }
         let mut solver = solver_from(cfg, Some(t_end))?;
+        if matches!(solver.method, solver::Method::FixedPoint) {
+            return Err(cfg.err(
+                "solver.method",
+                "fixed-point iterates the neuron dynamics of perceptron runs; use an ODE method",
+            ));
+        }
         let given = cfg
             .raw
             .solver

@@ -695,6 +695,14 @@ pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
     if let Some(v) = s.divergence_bound {
         o.divergence_bound = positive(cfg, "solver.divergence_bound", v)?;
     }
+    if let Some(v) = s.checkpoint_interval
+        && !(v.is_finite() && (0.0..=1e6).contains(&v))
+    {
+        return Err(cfg.err(
+            "solver.checkpoint_interval",
+            format!("must be a number of seconds in [0, 1e6] (got {v})"),
+        ));
+    }
     if method == Method::FixedPoint {
         for (field, v) in [("solver.t_end", t_end), ("solver.output_dt", o.output_dt)] {
             if v.fract() != 0.0 {
