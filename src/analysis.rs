@@ -150,6 +150,16 @@ pub fn hessian(rule: &Rule, w: &DMatrix<f64>, sigma: &DMatrix<f64>) -> DMatrix<f
 /// (Theorem 2), checks stationarity, and classifies each by its Hessian: eigenvalues
 /// with |mu| <= `zero_tol` count as zero.
 pub fn landscape(sigma: &DMatrix<f64>, n1: usize, zero_tol: f64) -> Vec<CriticalPoint> {
+    landscape_until(sigma, n1, zero_tol, &|| false)
+}
+
+/// [`landscape`], stopping early (with the points found so far) once `stop()` is true.
+pub fn landscape_until(
+    sigma: &DMatrix<f64>,
+    n1: usize,
+    zero_tol: f64,
+    stop: &dyn Fn() -> bool,
+) -> Vec<CriticalPoint> {
     let spec = Spectrum::of(sigma);
     let n0 = sigma.nrows();
     let rule = Rule::lmser();
@@ -158,6 +168,7 @@ pub fn landscape(sigma: &DMatrix<f64>, n1: usize, zero_tol: f64) -> Vec<Critical
     let mut f = DMatrix::zeros(n1, n0);
     subsets(n0, n1)
         .into_iter()
+        .take_while(|_| !stop())
         .map(|subset| {
             let w = critical_weights(&spec, n1, &subset);
             flow(&rule, &w, &c, &mut ws, &mut f);

@@ -48,11 +48,6 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let interrupt = Arc::new(AtomicBool::new(false));
-    {
-        let flag = interrupt.clone();
-        let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
-    }
     match cli.command {
         Command::Check { out } => match lmser::check::run_all(&out) {
             Ok(rows) => {
@@ -92,6 +87,11 @@ fn main() -> ExitCode {
             resume,
             quiet,
         } => {
+            // Ctrl-C / SIGTERM raise a flag the run polls, so it can stop cleanly
+            // (other commands keep the default: stop at once).
+            let interrupt = Arc::new(AtomicBool::new(false));
+            let flag = interrupt.clone();
+            let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
             let opts = RunOptions {
                 out: resume.clone().or(out),
                 quiet,

@@ -3,7 +3,7 @@
 //! eigenvalues of the Hessian of J.
 
 use super::{Run, RunOptions, RunReport};
-use crate::analysis::{CriticalKind, Spectrum, landscape, predicted_saddles};
+use crate::analysis::{CriticalKind, Spectrum, landscape_until, predicted_saddles};
 use crate::config::{Config, positive};
 use crate::error::Result;
 use crate::output::write_atomic;
@@ -56,11 +56,33 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         ));
     }
     let mut run = Run::start(cfg, opts)?;
-    let points = landscape(sigma, n1, zero_tol);
+    let stop = || {
+        opts.interrupt
+            .as_ref()
+            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+    };
+    let points = landscape_until(sigma, n1, zero_tol, &stop);
+    if stop() {
+        return run.finish(Err(crate::Error::Interrupted { time: 0.0 }));
+    }
+    let outcome = write_points(&mut run, &points, &spec, n0, n1, zero_tol);
+    run.finish(outcome)
+}
+
+/// critical_points.csv and the landscape summary.
+fn write_points(
+    run: &mut Run,
+    points: &[crate::analysis::CriticalPoint],
+    spec: &Spectrum,
+    n0: usize,
+    n1: usize,
+    zero_tol: f64,
+) -> Result<()> {
+    let lam1 = spec.values[0];
     let mut csv = String::from(
         "subset,J,J_predicted,grad_norm,n_negative,n_zero,n_positive,kind,hessian_eigenvalues\n",
     );
-    for p in &points {
+    for p in points {
         let subset: Vec<String> = p.subset.iter().map(|i| (i + 1).to_string()).collect();
         let mu: Vec<String> = p
             .hessian_eigenvalues
@@ -121,5 +143,5 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
             "theorem2_holds": verdict,
         }),
     );
-    run.finish(Ok(()))
+    Ok(())
 }

@@ -1119,6 +1119,12 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     let mut spec = LearningSpec::from_config(cfg)?;
     spec.solver.interrupt = opts.interrupt.clone();
     let mut run = Run::start(cfg, opts)?;
+    let outcome = record(&mut run, cfg, opts, &spec);
+    run.finish(outcome)
+}
+
+/// Everything after the run directory exists; any error ends up in the summary.
+fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &LearningSpec) -> Result<()> {
     let start: Option<LearningState> = match run.resumed() {
         Some(state) => Some(
             serde_json::from_value(state.clone()).map_err(|e| Error::Resume {
@@ -1128,7 +1134,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         ),
         None => None,
     };
-    let head = Metrics::new(&spec).header();
+    let head = Metrics::new(spec).header();
     let mut jt = JTracker {
         last: f64::NAN,
         max_increase: 0.0,
@@ -1140,12 +1146,20 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         }
         jt.last = row[1];
     };
-    let mut rec = Recorder::new(&run, cfg, opts, &head, spec.solver.t_end, &mut track)?;
+    let mut rec = Recorder::new(run, cfg, opts, &head, spec.solver.t_end, &mut track)?;
     let result = simulate_from(
-        &spec,
+        spec,
         start.as_ref(),
         &mut LearningRecorder { rec: &mut rec },
-    );
+    )
+    .map_err(|e| match e {
+        // simulate_from does not know the directory it resumes.
+        Error::Resume { message, .. } => Error::Resume {
+            dir: run.dir().path().into(),
+            message,
+        },
+        other => other,
+    });
     let plot = rec.finish()?;
     let (n1, _) = spec.w0.shape();
     let lam = &spec.spectrum.values;
@@ -1176,8 +1190,8 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         );
         Ok(())
     });
-    plots(&run, &plot, &head, &spec)?;
-    run.finish(outcome)
+    plots(run, &plot, &head, spec)?;
+    outcome
 }
 
 /// True when |cos(w_i, phi_i)| >= `threshold` for every row i: the rows have become the

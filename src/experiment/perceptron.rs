@@ -240,6 +240,12 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     let mut spec = PerceptronSpec::from_config(cfg)?;
     spec.solver.interrupt = opts.interrupt.clone();
     let mut run = Run::start(cfg, opts)?;
+    let outcome = record(&mut run, cfg, opts, &spec);
+    run.finish(outcome)
+}
+
+/// Everything after the run directory exists; any error ends up in the summary.
+fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &PerceptronSpec) -> Result<()> {
     let resume: Option<ResumePoint> = match run.resumed() {
         Some(state) => Some(
             serde_json::from_value(state.clone()).map_err(|e| Error::Resume {
@@ -253,7 +259,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     let head = header(dyn_);
     let mut verdict = EnergyVerdict::new(&spec.solver);
     let mut track = |row: &[f64]| verdict.push(row);
-    let mut rec = Recorder::new(&run, cfg, opts, &head, spec.solver.t_end, &mut track)?;
+    let mut rec = Recorder::new(run, cfg, opts, &head, spec.solver.t_end, &mut track)?;
     let mut observer = PerceptronObserver {
         dyn_,
         rec: &mut rec,
@@ -297,8 +303,8 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
                    "dz_norm": norm(&dz), "z": z}),
         );
     });
-    plots(&run, &plot, &head)?;
-    run.finish(outcome)
+    plots(run, &plot, &head)?;
+    outcome
 }
 
 /// energy.png (E and E_printed vs t) and activities.png (every z vs t).
