@@ -285,13 +285,32 @@ impl Config {
         })
     }
 
-    /// A stable hash of the parsed config (FNV-1a over its canonical JSON): a resumed
-    /// run must have the same hash as the run it continues.
+    /// A stable hash of the parsed config and of every file it names (FNV-1a over the
+    /// config's canonical JSON, then each named file's bytes): a resumed run must have
+    /// the same hash as the run it continues, so editing a weight file is caught too.
     pub fn hash(&self) -> String {
+        fn fnv(h: u64, bytes: &[u8]) -> u64 {
+            bytes
+                .iter()
+                .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
+        }
+        fn strings<'a>(v: &'a toml::Value, out: &mut Vec<&'a str>) {
+            match v {
+                toml::Value::String(s) => out.push(s),
+                toml::Value::Array(a) => a.iter().for_each(|x| strings(x, out)),
+                toml::Value::Table(t) => t.values().for_each(|x| strings(x, out)),
+                _ => {}
+            }
+        }
         let text = serde_json::to_string(&self.table).unwrap_or_default();
-        let h = text.bytes().fold(0xcbf29ce484222325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x100000001b3)
-        });
+        let mut h = fnv(0xcbf29ce484222325, text.as_bytes());
+        let mut names = Vec::new();
+        self.table.values().for_each(|v| strings(v, &mut names));
+        for name in names {
+            if let Ok(bytes) = std::fs::read(self.path(name)) {
+                h = fnv(h, &bytes);
+            }
+        }
         format!("{h:016x}")
     }
 

@@ -111,9 +111,7 @@ fn scale_rows<S: nalgebra::StorageMut<f64, nalgebra::Dyn, nalgebra::Dyn>>(
     gains: Option<&DVector<f64>>,
 ) {
     if let Some(a) = gains {
-        for (i, mut row) in m.row_iter_mut().enumerate() {
-            row *= a[i];
-        }
+        crate::learning::scale_rows(m, a);
     }
 }
 

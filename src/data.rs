@@ -6,8 +6,9 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
-/// Reads a matrix: one row per line, values separated by commas, no header.
-/// Every row must have the same length and every value must be a finite number.
+/// Reads a matrix with the csv crate: one row per line, values separated by commas,
+/// no header, `#` comments and blank lines skipped. Every row must have the same length
+/// and every value must be a finite number.
 pub fn read_matrix(path: &Path) -> Result<DMatrix<f64>> {
     if path.is_dir() {
         return Err(Error::data(path, "is a directory; give a CSV file"));
@@ -20,27 +21,32 @@ pub fn read_matrix(path: &Path) -> Result<DMatrix<f64>> {
     })?;
     let text = String::from_utf8(text)
         .map_err(|_| Error::data(path, "is not UTF-8 text; give a plain CSV file"))?;
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .trim(csv::Trim::All)
+        .comment(Some(b'#'))
+        .from_reader(text.as_bytes());
     let mut rows: Vec<Vec<f64>> = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
+    for (r, record) in reader.records().enumerate() {
+        let record = record.map_err(|e| Error::data(path, format!("row {}: {e}", r + 1)))?;
+        let line = record.position().map_or(r as u64 + 1, |p| p.line());
+        if record.len() == 1 && record[0].is_empty() {
             continue;
         }
-        let mut row = Vec::new();
-        for (j, cell) in line.split(',').enumerate() {
-            let cell = cell.trim();
+        let mut row = Vec::with_capacity(record.len());
+        for (j, cell) in record.iter().enumerate() {
             let v: f64 = cell.parse().map_err(|_| {
                 Error::data(
                     path,
-                    format!("line {}, column {}: {cell:?} is not a number", i + 1, j + 1),
+                    format!("line {line}, column {}: {cell:?} is not a number", j + 1),
                 )
             })?;
             if !v.is_finite() {
                 return Err(Error::data(
                     path,
                     format!(
-                        "line {}, column {}: {cell} is not finite; give finite values",
-                        i + 1,
+                        "line {line}, column {}: {cell} is not finite; give finite values",
                         j + 1
                     ),
                 ));
@@ -53,8 +59,7 @@ pub fn read_matrix(path: &Path) -> Result<DMatrix<f64>> {
             return Err(Error::data(
                 path,
                 format!(
-                    "line {} has {} values but the first row has {}; make all rows the same length",
-                    i + 1,
+                    "line {line} has {} values but the first row has {}; make all rows the same length",
                     row.len(),
                     first.len()
                 ),

@@ -185,7 +185,10 @@ impl Workspace {
 }
 
 /// Scales row i of m by d_i.
-fn scale_rows(m: &mut DMatrix<f64>, d: &DVector<f64>) {
+pub(crate) fn scale_rows<S: nalgebra::StorageMut<f64, nalgebra::Dyn, nalgebra::Dyn>>(
+    m: &mut nalgebra::Matrix<f64, nalgebra::Dyn, nalgebra::Dyn, S>,
+    d: &DVector<f64>,
+) {
     for (i, mut row) in m.row_iter_mut().enumerate() {
         row *= d[i];
     }

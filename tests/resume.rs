@@ -177,3 +177,42 @@ checkpoint_interval = 0.05
     );
     interrupted_then_resumed_matches(&cfg, "-INT", 5000);
 }
+
+/// The config hash covers the files a config names: after editing a weight file, the
+/// run cannot be resumed with it (exit code 2, "another config").
+#[test]
+fn resume_refuses_changed_data_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::write(d.join("w1.csv"), "0.5,-0.2\n0.1,0.3\n").unwrap();
+    let cfg = r#"
+name = "f"
+kind = "perceptron"
+[network]
+layers = [2, 2]
+activation = "tanh"
+weights = ["w1.csv"]
+[input]
+x = [0.3, -0.1]
+[solver]
+t_end = 2.0
+checkpoint_interval = 0.0
+"#;
+    std::fs::write(d.join("c.toml"), cfg).unwrap();
+    assert!(
+        lmser(d, &["run", "c.toml", "--quiet", "--out", "r"])
+            .status
+            .success()
+    );
+    // Pretend the run was interrupted, so only the hash can refuse the resume.
+    let summary = std::fs::read_to_string(d.join("r/summary.json")).unwrap();
+    std::fs::write(
+        d.join("r/summary.json"),
+        summary.replace("\"finished\"", "\"interrupted\""),
+    )
+    .unwrap();
+    std::fs::write(d.join("w1.csv"), "0.5,-0.2\n0.1,0.4\n").unwrap();
+    let out = lmser(d, &["run", "c.toml", "--quiet", "--resume", "r"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("another config"));
+}

@@ -4,7 +4,7 @@
 //! with t advancing by eta per step so both modes share a time axis).
 
 use super::{Recorder, Run, RunOptions, RunReport, check_gains, solver_from, stream};
-use crate::analysis::{Spectrum, alignment, critical_weights};
+use crate::analysis::{ALIGNED, Spectrum, alignment, critical_weights, rows_aligned_in_order};
 use crate::config::{Config, positive};
 use crate::coupled::{self, CoupledAveraged, CoupledParams, CoupledSamples, Settling};
 use crate::data;
@@ -19,10 +19,6 @@ use crate::solver::{self, Observer, OdeSystem, ResumePoint, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 use serde_json::json;
 use std::cell::RefCell;
-
-/// |cos(w_i, phi_i)| at or above this counts as row i having become eigenvector i
-/// (an angle below 2.6 degrees).
-pub const ALIGNED: f64 = 0.999;
 
 /// Overlap columns c{i}_{j} are written when n1 n0 is at most this.
 pub const MAX_OVERLAP_COLUMNS: usize = 64;
@@ -851,10 +847,7 @@ pub fn simulate_from(
             };
             Ok((
                 DMatrix::from_column_slice(n1, n0, &y),
-                json!({"method": spec.solver.method.name(), "rtol": spec.solver.rtol,
-                       "atol": spec.solver.atol, "accepted_steps": stats.accepted_steps,
-                       "rejected_steps": stats.rejected_steps, "rhs_evals": stats.rhs_evals,
-                       "outputs": stats.outputs}),
+                solver_json(spec, &stats),
             ))
         }
         Mode::Coupled {
@@ -1192,12 +1185,6 @@ fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &LearningSpec) -
     });
     plots(run, &plot, &head, spec)?;
     outcome
-}
-
-/// True when |cos(w_i, phi_i)| >= `threshold` for every row i: the rows have become the
-/// individual eigenvectors in order (true PCA, not a rotation of the subspace).
-pub fn rows_aligned_in_order(cos: &DMatrix<f64>, threshold: f64) -> bool {
-    (0..cos.nrows()).all(|i| cos[(i, i)] >= threshold)
 }
 
 /// learning.png (J vs t on a log time axis with the plateau levels) and

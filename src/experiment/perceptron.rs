@@ -164,7 +164,7 @@ struct EnergyVerdict {
 
 impl EnergyVerdict {
     fn new(spec: &SolverOptions) -> Self {
-        let rel = if spec.method.name().starts_with("dop") {
+        let rel = if spec.method.is_adaptive() {
             (10.0 * spec.rtol).max(1e-9)
         } else {
             1e-9

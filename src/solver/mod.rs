@@ -77,6 +77,11 @@ impl Method {
             _ => return None,
         })
     }
+    /// True for the methods with error control (rtol/atol bound each step).
+    pub fn is_adaptive(self) -> bool {
+        !matches!(self, Method::Rk4 | Method::FixedPoint)
+    }
+
     /// Config name.
     pub fn name(self) -> &'static str {
         match self {
