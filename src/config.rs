@@ -116,7 +116,7 @@ pub struct RawLearning {
     pub placement: Option<String>,
     /// Oja's weighted rule: "inverse" (Theta = A^-1) or "direct" (Theta = A).
     pub theta: Option<String>,
-    /// Step size of stochastic and two-phase learning.
+    /// Step size of stochastic learning (t advances by eta per step).
     pub eta: Option<f64>,
     /// eta_k = eta / (1 + k / eta_decay) when given.
     pub eta_decay: Option<f64>,

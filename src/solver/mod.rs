@@ -7,7 +7,7 @@
 //! interval at a time in `Sparse` mode, so the value at every output time (and at
 //! t_end) is the solver's own step end point, never an extrapolation (ode_solvers'
 //! dense output is wrong at x_end, see CRATES.md), and memory stays bounded by one
-//! interval's steps. The last accepted step size carries over to the next interval.
+//! interval's steps. The largest step accepted in an interval starts the next one.
 
 mod rosenbrock;
 
