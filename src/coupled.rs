@@ -297,19 +297,25 @@ impl OdeSystem for CoupledSamples {
     }
 }
 
-/// A sample sequence (rows of `samples`) presented from time `start`, each sample
-/// held for `hold`: sample i is the input during [start + i hold, start + (i+1) hold].
+/// A sample sequence (rows of `samples`), each sample held for `hold`, the first one
+/// being sample number `first` of the run: row i is the input during
+/// [(first + i) hold, (first + i + 1) hold]. Times are computed from the sample's
+/// number, so a run split into blocks (or resumed) sees the same times.
 #[derive(Debug, Clone, Copy)]
 pub struct Presentations<'a> {
     pub samples: &'a DMatrix<f64>,
     pub hold: f64,
-    pub start: f64,
+    pub first: usize,
 }
 
 impl Presentations<'_> {
+    /// Start of presentation i.
+    fn start(&self, i: usize) -> f64 {
+        (self.first + i) as f64 * self.hold
+    }
     /// End of presentation i.
     fn end(&self, i: usize) -> f64 {
-        self.start + (i + 1) as f64 * self.hold
+        (self.first + i + 1) as f64 * self.hold
     }
 }
 
@@ -341,7 +347,7 @@ pub fn run_samples(
             *xj = *v;
         }
         sys.set_input(&x);
-        let t0 = p.start + i as f64 * t_p;
+        let t0 = p.start(i);
         o.t_end = p.end(i);
         o.output_dt = t_p;
         let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };

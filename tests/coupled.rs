@@ -684,7 +684,7 @@ fn held(x: &DMatrix<f64>, t_p: f64) -> Presentations<'_> {
     Presentations {
         samples: x,
         hold: t_p,
-        start: 0.0,
+        first: 0,
     }
 }
 

@@ -216,3 +216,41 @@ checkpoint_interval = 0.0
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("another config"));
 }
+
+const HELD: &str = r#"
+name = "h"
+kind = "learning"
+seed = 1
+[network]
+layers = [5, 2]
+[data]
+eigenvalues = [5.0, 3.0, 1.5, 0.8, 0.3]
+[learning]
+mode = "MODE"
+tau = 0.001
+tau_w = 100.0
+presentation = 0.1
+t_end = T_END
+[init]
+scale = 0.3
+[solver]
+rtol = 1e-7
+atol = 1e-10
+output_dt = 0.1
+checkpoint_interval = 0.05
+"#;
+
+#[test]
+fn coupled_samples_resume_exactly_after_sigkill() {
+    let cfg = HELD.replace("MODE", "coupled").replace("T_END", "600.0");
+    interrupted_then_resumed_matches(&cfg, "-KILL", 1500);
+}
+
+#[test]
+fn two_phase_resumes_exactly_after_sigint() {
+    let cfg = HELD
+        .replace("MODE", "two-phase")
+        .replace("T_END", "2000.0")
+        .replace("[init]", "settle = \"ode\"\n[init]");
+    interrupted_then_resumed_matches(&cfg, "-INT", 5000);
+}

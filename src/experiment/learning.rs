@@ -751,6 +751,15 @@ pub enum LearningState {
         w: Vec<f64>,
         word_pos: String,
     },
+    /// Held-sample runs (coupled over samples, two-phase): samples presented so far,
+    /// next output index, the state (z, vec W), and the sample stream's position at
+    /// the start of the current block of samples.
+    Held {
+        samples_done: u64,
+        next: u64,
+        y: Vec<f64>,
+        block_word_pos: String,
+    },
 }
 
 /// Receives (t, W, metrics row) at every output time, and optionally the state to
@@ -884,18 +893,13 @@ pub fn simulate_from(
         }
         | Mode::TwoPhase {
             tau, presentation, ..
-        } => {
-            if start.is_some() {
-                return Err(Error::Resume {
-                    dir: ".".into(),
-                    message: format!(
-                        "{} runs over held samples cannot be resumed; rerun them",
-                        spec.mode.name()
-                    ),
-                });
-            }
-            held_samples(spec, coupled_params(spec, tau), presentation, observer)
-        }
+        } => held_samples(
+            spec,
+            coupled_params(spec, tau),
+            presentation,
+            start,
+            observer,
+        ),
         Mode::Stochastic { eta, decay, batch } => {
             let mut metrics = Metrics::new(spec);
             let mut row = Vec::new();
@@ -1005,6 +1009,7 @@ fn held_samples(
     spec: &LearningSpec,
     params: CoupledParams,
     presentation: f64,
+    start: Option<&LearningState>,
     observer: &mut dyn LearningObserver,
 ) -> Result<(DMatrix<f64>, serde_json::Value)> {
     const BLOCK: usize = 1024;
@@ -1014,11 +1019,33 @@ fn held_samples(
     let mut rng = data::rng(spec.seed, stream::SAMPLES);
     let total = (spec.solver.t_end / presentation).round().max(1.0) as usize;
     let dt = spec.solver.output_dt;
-    let mut y = coupled::pack_state(&vec![0.0; n1], &spec.w0);
-    let mut stats = solver::SolverStats::start(0.0);
-    metrics.row(0.0, &spec.w0, &mut row);
-    observer.observe(0.0, &spec.w0, &row)?;
-    let mut next = 1u64;
+    let (mut y, mut done, mut next) = match start {
+        None => {
+            metrics.row(0.0, &spec.w0, &mut row);
+            observer.observe(0.0, &spec.w0, &row)?;
+            let y = coupled::pack_state(&vec![0.0; n1], &spec.w0);
+            if observer.wants_states() {
+                observer.state(LearningState::Held {
+                    samples_done: 0,
+                    next: 1,
+                    y: y.clone(),
+                    block_word_pos: rng.get_word_pos().to_string(),
+                })?;
+            }
+            (y, 0usize, 1u64)
+        }
+        Some(LearningState::Held {
+            samples_done,
+            next,
+            y,
+            block_word_pos,
+        }) => {
+            rng.set_word_pos(block_word_pos.parse().map_err(|_| resume_mismatch())?);
+            (y.clone(), *samples_done as usize, *next)
+        }
+        Some(_) => return Err(resume_mismatch()),
+    };
+    let mut stats = solver::SolverStats::start(done as f64 * presentation);
     let mut sys = CoupledSamples::new(params.clone(), n1, n0);
     let settling = match spec.mode {
         Mode::TwoPhase {
@@ -1028,25 +1055,38 @@ fn held_samples(
         } => Settling::ode(tau, 1e-9),
         _ => Settling::FixedPoint,
     };
-    let mut done = 0usize;
     while done < total {
-        let b = BLOCK.min(total - done);
-        let x = spec.dataset.sample(b, &mut rng);
-        let offset = done as f64 * presentation;
-        let mut callback = |t: f64, _z: &[f64], w: &DMatrix<f64>| -> Result<()> {
+        // Blocks start at multiples of BLOCK, so a resumed run redraws the same block
+        // from its saved stream position and skips the samples already presented.
+        let block_start = done / BLOCK * BLOCK;
+        let b = BLOCK.min(total - block_start);
+        let block_word_pos = rng.get_word_pos().to_string();
+        let block = spec.dataset.sample(b, &mut rng);
+        let x = block
+            .rows(done - block_start, b - (done - block_start))
+            .into_owned();
+        let mut callback = |t: f64, z: &[f64], w: &DMatrix<f64>| -> Result<()> {
             if t >= next as f64 * dt - 1e-9 * dt
                 || (t - total as f64 * presentation).abs() < 1e-9 * presentation
             {
                 next = (t / dt + 1e-9).floor() as u64 + 1;
                 metrics.row(t, w, &mut row);
                 observer.observe(t, w, &row)?;
+                if observer.wants_states() {
+                    observer.state(LearningState::Held {
+                        samples_done: (t / presentation).round() as u64,
+                        next,
+                        y: coupled::pack_state(z, w),
+                        block_word_pos: block_word_pos.clone(),
+                    })?;
+                }
             }
             Ok(())
         };
         let held = coupled::Presentations {
             samples: &x,
             hold: presentation,
-            start: offset,
+            first: done,
         };
         let (y1, s) = match spec.mode {
             Mode::Coupled { .. } => {
@@ -1056,7 +1096,7 @@ fn held_samples(
         };
         y = y1;
         stats.add(&s);
-        done += b;
+        done = block_start + b;
     }
     let (_, w) = coupled::unpack_state(&y, n1);
     let mut json = solver_json(spec, &stats);
@@ -1089,21 +1129,20 @@ struct JTracker {
 /// Records rows and checkpoints of a learning run.
 struct LearningRecorder<'r, 'a> {
     rec: &'r mut Recorder<'a>,
+    last_t: f64,
 }
 
 impl LearningObserver for LearningRecorder<'_, '_> {
-    fn observe(&mut self, _t: f64, _w: &DMatrix<f64>, row: &[f64]) -> Result<()> {
+    fn observe(&mut self, t: f64, _w: &DMatrix<f64>, row: &[f64]) -> Result<()> {
+        self.last_t = t;
         self.rec.record(row)
     }
     fn wants_states(&self) -> bool {
         true
     }
     fn state(&mut self, s: LearningState) -> Result<()> {
-        let t = match &s {
-            LearningState::Averaged(p) => p.t,
-            LearningState::Stochastic { t, .. } => *t,
-        };
-        self.rec.checkpoint(t, json!(s))
+        // A state follows the output it belongs to.
+        self.rec.checkpoint(self.last_t, json!(s))
     }
 }
 
@@ -1143,7 +1182,10 @@ fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &LearningSpec) -
     let result = simulate_from(
         spec,
         start.as_ref(),
-        &mut LearningRecorder { rec: &mut rec },
+        &mut LearningRecorder {
+            rec: &mut rec,
+            last_t: 0.0,
+        },
     )
     .map_err(|e| match e {
         // simulate_from does not know the directory it resumes.
