@@ -1,11 +1,11 @@
 //! Learning dynamics against closed forms and reference runs (THEORY.md sections 2-5).
 
-use lmser::analysis::{CriticalKind, Spectrum, landscape, predicted_saddles};
+use lmser::analysis::{CriticalKind, Spectrum, gradient_mismatch, landscape, predicted_saddles};
 use lmser::check::random_sigma;
 use lmser::data;
 use lmser::dataset::{Dataset, Distribution};
 use lmser::experiment::learning::{AveragedLearning, LearningSpec, Mode, simulate};
-use lmser::learning::{Moment, Rule, Workspace, flow, reconstruction_error};
+use lmser::learning::{Moment, Rule, Workspace, flow};
 use lmser::solver::{self, Method, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 
@@ -69,24 +69,10 @@ fn averaged_lmser_is_minus_grad_j() {
         },
     ];
     for rule in rules {
-        let mut ws = Workspace::new(2, 5);
         for _ in 0..5 {
             let w = DMatrix::from_fn(2, 5, |_, _| 0.5 * data::normal(&mut rng));
-            let mut f = DMatrix::zeros(2, 5);
-            flow(&rule, &w, &c, &mut ws, &mut f);
-            for i in 0..w.len() {
-                let h = 1e-5;
-                let (mut wp, mut wm) = (w.clone(), w.clone());
-                wp[i] += h;
-                wm[i] -= h;
-                let d = (reconstruction_error(&rule, &wp, &c, &mut ws)
-                    - reconstruction_error(&rule, &wm, &c, &mut ws))
-                    / (2.0 * h);
-                assert!(
-                    (d + f[i]).abs() < 1e-7 * (1.0 + f.amax()),
-                    "{rule:?} entry {i}"
-                );
-            }
+            let (err, f_max) = gradient_mismatch(&rule, &w, &c, 1e-5);
+            assert!(err < 1e-7 * (1.0 + f_max), "{rule:?}: {err:e}");
         }
     }
 }
@@ -219,21 +205,11 @@ fn tanh_rule_is_minus_grad_of_its_reconstruction_error() {
     let x = dataset.sample(50, &mut data::rng(8, 6));
     let c = Moment::Samples(&x);
     let rule = Rule::LmserTanh { beta: 1.5 };
-    let mut ws = Workspace::new(2, 4);
     let mut rng = data::rng(9, 1);
     let w = DMatrix::from_fn(2, 4, |_, _| 0.6 * data::normal(&mut rng));
-    let mut f = DMatrix::zeros(2, 4);
-    flow(&rule, &w, &c, &mut ws, &mut f);
-    for i in 0..w.len() {
-        let h = 1e-6;
-        let (mut wp, mut wm) = (w.clone(), w.clone());
-        wp[i] += h;
-        wm[i] -= h;
-        let d = (reconstruction_error(&rule, &wp, &c, &mut ws)
-            - reconstruction_error(&rule, &wm, &c, &mut ws))
-            / (2.0 * h);
-        assert!((d + f[i]).abs() < 1e-7, "entry {i}: {d} vs {}", -f[i]);
-    }
+    let (err, _) = gradient_mismatch(&rule, &w, &c, 1e-6);
+    assert!(err < 1e-7, "tanh rule vs -grad J: {err:e}");
+    let (mut ws, mut f) = (Workspace::new(2, 4), DMatrix::zeros(2, 4));
     // With a covariance matrix the rule is undefined and yields NaN (never a wrong number).
     flow(&rule, &w, &Moment::Matrix(dataset.sigma()), &mut ws, &mut f);
     assert!(f.iter().all(|v| v.is_nan()));
