@@ -96,11 +96,16 @@ fn initial_state(cfg: &Config, dyn_: &NeuronDynamics) -> Result<Vec<f64>> {
             let v = z[net.offset(k) + j];
             // Bounded activations: the open range, where s^-1 (and dE/dt) is finite.
             if !(v.is_finite() && lo < v && v < hi) {
+                let fix = match &src {
+                    VectorSource::File(s) if s == "feedforward" => {
+                        "the feed-forward pass saturates there; use \"random\" or values inside the range"
+                    }
+                    _ => "use \"random\" or \"feedforward\" or values inside it",
+                };
                 return Err(cfg.err(
                     "initial.z",
                     format!(
-                        "z{k}_{} = {v} is outside the open range ({lo}, {hi}) of layer {k}'s \
-                         activation; use \"random\" or \"feedforward\" or values inside it",
+                        "z{k}_{} = {v} is outside the open range ({lo}, {hi}) of layer {k}'s activation; {fix}",
                         j + 1
                     ),
                 ));
