@@ -4,6 +4,9 @@
 //! interval restarts from its saved state and step size, and the sample stream from
 //! its saved position, so the continuation is exact, not just within tolerance).
 
+mod common;
+use common::send;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
@@ -48,10 +51,7 @@ fn interrupted_then_resumed_matches(config: &str, signal: &str, rows: usize) {
         }
         std::thread::sleep(Duration::from_millis(20));
     }
-    Command::new("kill")
-        .args([signal, &child.id().to_string()])
-        .status()
-        .unwrap();
+    send(signal, child.id());
     let status = child.wait().unwrap();
     assert!(!status.success(), "the run was not interrupted");
     let summary = std::fs::read_to_string(d.join("part/summary.json")).unwrap();

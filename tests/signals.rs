@@ -1,6 +1,9 @@
 //! A run that is interrupted (SIGINT, SIGTERM) or killed (SIGKILL) keeps what it wrote:
 //! the CSV parses up to the last flush, and the status says what happened.
 
+mod common;
+use common::send;
+
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -75,10 +78,7 @@ fn sigint_and_sigterm_stop_cleanly_with_status_interrupted() {
         let tmp = tempfile::tempdir().unwrap();
         let child = start(tmp.path());
         wait_for_rows(&tmp.path().join("out/trajectory.csv"));
-        Command::new("kill")
-            .args([sig, &child.id().to_string()])
-            .status()
-            .unwrap();
+        send(sig, child.id());
         let out = child.wait_with_output().unwrap();
         assert_eq!(
             out.status.code(),
