@@ -55,3 +55,46 @@ fn every_shipped_experiment_runs() {
         assert_eq!(summary["status"], status, "{}", cfg.display());
     }
 }
+
+/// The landscape run's critical_points.csv: the contract's columns in order, one row
+/// per subset of at most n1 of the n0 eigenvectors (W = 0 as the empty subset), one
+/// minimum at "1-2-3", one maximum at "", and sum_{i<=3} C(6, i) - 1 = 40 saddles.
+#[test]
+fn landscape_writes_the_critical_points_contract() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_lmser"))
+        .args([
+            "run",
+            root.join("experiments/landscape.toml").to_str().unwrap(),
+            "--quiet",
+            "--out",
+        ])
+        .arg(tmp.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let text = std::fs::read_to_string(tmp.path().join("critical_points.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "subset,J,grad_norm,n_negative,n_zero,n_positive,kind,hessian_eigenvalues,J_predicted"
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 1 + 6 + 15 + 20);
+    let kind = |k: &str| rows.iter().filter(|r| r[6] == k).count();
+    assert_eq!(
+        (kind("minimum"), kind("maximum"), kind("saddle")),
+        (1, 1, 40)
+    );
+    let min = rows.iter().find(|r| r[6] == "minimum").unwrap();
+    assert_eq!(min[0], "1-2-3");
+    assert_eq!(rows.iter().find(|r| r[6] == "maximum").unwrap()[0], "");
+    for r in &rows {
+        let mu: Vec<f64> = r[7].split(' ').map(|v| v.parse().unwrap()).collect();
+        assert_eq!(mu.len(), 18, "n1 n0 Hessian eigenvalues");
+        assert!(mu.windows(2).all(|w| w[0] <= w[1]), "ascending");
+        let counts: usize = r[3..6].iter().map(|v| v.parse::<usize>().unwrap()).sum();
+        assert_eq!(counts, 18);
+    }
+}

@@ -80,7 +80,7 @@ fn write_points(
 ) -> Result<()> {
     let lam1 = spec.values[0];
     let mut csv = String::from(
-        "subset,J,J_predicted,grad_norm,n_negative,n_zero,n_positive,kind,hessian_eigenvalues\n",
+        "subset,J,grad_norm,n_negative,n_zero,n_positive,kind,hessian_eigenvalues,J_predicted\n",
     );
     for p in points {
         let subset: Vec<String> = p.subset.iter().map(|i| (i + 1).to_string()).collect();
@@ -93,13 +93,13 @@ fn write_points(
             "{},{},{},{},{},{},{},{},{}\n",
             subset.join("-"),
             p.j,
-            p.j_predicted,
             p.grad_norm,
             p.n_negative,
             p.n_zero,
             p.n_positive,
             p.kind.name(),
-            mu.join(" ")
+            mu.join(" "),
+            p.j_predicted
         ));
     }
     write_atomic(&run.dir().file("critical_points.csv"), csv.as_bytes())?;
