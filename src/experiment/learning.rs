@@ -1157,15 +1157,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
 
 /// Everything after the run directory exists; any error ends up in the summary.
 fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &LearningSpec) -> Result<()> {
-    let start: Option<LearningState> = match run.resumed() {
-        Some(state) => Some(
-            serde_json::from_value(state.clone()).map_err(|e| Error::Resume {
-                dir: run.dir().path().into(),
-                message: format!("checkpoint.json has no learning state ({e})"),
-            })?,
-        ),
-        None => None,
-    };
+    let start: Option<LearningState> = run.resumed()?;
     let head = Metrics::new(spec).header();
     let mut jt = JTracker {
         last: f64::NAN,

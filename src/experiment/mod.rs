@@ -123,9 +123,21 @@ impl Run {
         Ok(run)
     }
 
-    /// The checkpoint's state when resuming.
-    pub fn resumed(&self) -> Option<&Value> {
-        self.resumed.as_ref().map(|c| &c["state"])
+    /// The checkpoint's state when resuming (None for a fresh run), as this kind's
+    /// state type; an error names the run directory.
+    pub fn resumed<T: serde::de::DeserializeOwned>(&self) -> Result<Option<T>> {
+        let Some(ck) = &self.resumed else {
+            return Ok(None);
+        };
+        serde_json::from_value(ck["state"].clone())
+            .map(Some)
+            .map_err(|e| Error::Resume {
+                dir: self.dir.path().into(),
+                message: format!(
+                    "checkpoint.json has no {} state ({e})",
+                    self.summary["kind"].as_str().unwrap_or("matching")
+                ),
+            })
     }
 
     /// Opens `trajectory.csv`: a new file with `header`, or, when resuming, the

@@ -4,7 +4,7 @@
 use super::{Recorder, Run, RunOptions, RunReport, network_from, solver_from, stream, vector_from};
 use crate::config::{Config, VectorSource};
 use crate::data;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::neurons::NeuronDynamics;
 use crate::output::Decimator;
 use crate::plot::{Figure, Series};
@@ -251,15 +251,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
 
 /// Everything after the run directory exists; any error ends up in the summary.
 fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &PerceptronSpec) -> Result<()> {
-    let resume: Option<ResumePoint> = match run.resumed() {
-        Some(state) => Some(
-            serde_json::from_value(state.clone()).map_err(|e| Error::Resume {
-                dir: run.dir().path().into(),
-                message: format!("checkpoint.json has no perceptron state ({e})"),
-            })?,
-        ),
-        None => None,
-    };
+    let resume: Option<ResumePoint> = run.resumed()?;
     let dyn_ = &spec.dynamics;
     let head = header(dyn_);
     let mut verdict = EnergyVerdict::new(&spec.solver);
