@@ -88,8 +88,10 @@ impl Pending {
 pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 
 /// A CSV file written row by row: rows are collected in memory and a flusher thread
-/// writes them, whole, every [`FLUSH_INTERVAL`], however long the simulation takes
-/// between rows; so a killed run leaves only complete rows, at most one interval old.
+/// writes them every [`FLUSH_INTERVAL`], however long the simulation takes between
+/// rows. A clean stop leaves only complete rows; SIGKILL can cut the write in
+/// progress (Linux stops a write(2) between pages), leaving at most an unterminated
+/// last fragment.
 pub struct CsvStream {
     path: PathBuf,
     pending: Arc<Mutex<Pending>>,
