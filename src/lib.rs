@@ -4,27 +4,26 @@
 //! reconstruction principle for self-organizing neural-nets", Neural Networks 6,
 //! 627-648, 1993) as continuous-time dynamical systems: fast neuron dynamics that
 //! settle to a minimum of a Lyapunov energy (Theorem 1) and slow weight dynamics that
-//! minimise the reconstruction error.
+//! minimise the reconstruction error. The mathematics is in `docs/theory.md`.
 //!
-//! Modules follow the mathematics: [`activation`] (s, s', s^-1, energy integral),
-//! [`network`] (layers and weights), [`neurons`] (the perceptron-phase ODE and its
-//! energies), [`solver`] (integration and observers), [`experiment`] (configs and
-//! runs), [`output`] (CSV, summaries, plots).
+//! Modules by layer:
+//! - [`model`]: activations, the layered net, the neuron ODE and its energies;
+//! - [`dynamics`]: learning rules and coupled neuron-weight systems (as ODE systems);
+//! - [`solver`]: integrate any [`solver::OdeSystem`] with any [`solver::Method`];
+//! - [`analysis`]: spectra, critical sets, Hessians, Theorem 4, alignment;
+//! - [`data`]: input distributions and seeded random streams;
+//! - [`io`]: configs, CSV files, run directories, plots;
+//! - [`experiment`]: configs turned into runs (one module per kind);
+//! - [`check`]: `lmser check`, numerical checks of every claim.
 
-pub mod activation;
 pub mod analysis;
 pub mod check;
-pub mod config;
-pub mod coupled;
 pub mod data;
-pub mod dataset;
+pub mod dynamics;
 pub mod error;
 pub mod experiment;
-pub mod learning;
-pub mod network;
-pub mod neurons;
-pub mod output;
-pub mod plot;
+pub mod io;
+pub mod model;
 pub mod solver;
 
 pub use error::{Error, Result};

@@ -1,15 +1,15 @@
 //! The coupled and two-phase learning modes of a one-layer linear net and the stiff
-//! Rosenbrock integrator (`lmser::coupled`). Each test states its tolerance and why.
+//! Rosenbrock integrator (`lmser::dynamics::coupled`). Each test states its tolerance and why.
 //! Measured numbers are printed (`cargo test --release --test coupled -- --nocapture`).
 
-use lmser::coupled::{
+use lmser::data;
+use lmser::data::{Dataset, Distribution};
+use lmser::dynamics::coupled::{
     CoupledAveraged, CoupledParams, CoupledSamples, Presentations, Settling, pack_state,
     run_samples, sample_rule, two_phase, unpack_state,
 };
-use lmser::data;
-use lmser::dataset::{Dataset, Distribution};
+use lmser::dynamics::rules::{Moment, Placement, Rule, Workspace, flow};
 use lmser::experiment::learning::AveragedLearning;
-use lmser::learning::{Moment, Placement, Rule, Workspace, flow};
 use lmser::solver::rosenbrock_fixed;
 use lmser::solver::{Method, OdeSystem, SolverOptions, SolverStats, integrate};
 use nalgebra::{DMatrix, DVector};
@@ -79,7 +79,7 @@ fn rel(a: &DMatrix<f64>, b: &DMatrix<f64>) -> f64 {
 // The rule and the averaged form: exact algebraic identities
 // ---------------------------------------------------------------------------------
 
-/// G(W, x, z* = A W x) equals the per-sample flow of `lmser::learning` (LMSER, and the
+/// G(W, x, z* = A W x) equals the per-sample flow of `lmser::dynamics::rules` (LMSER, and the
 /// gradient placement with gains). Same products in a different order: tolerance
 /// 1e-12 relative (rounding only).
 #[test]

@@ -4,8 +4,8 @@
 //! to every reader. Nothing may panic; every failure must be an `lmser::Error`.
 //! Budget: LMSER_FUZZ_SECONDS (default 10; CI sets 60).
 
-use lmser::config::Config;
 use lmser::data;
+use lmser::io::config::Config;
 use rand::Rng;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -143,8 +143,8 @@ fn readers_never_panic_on_mutated_inputs() {
         let f = tmp.path().join("m.csv");
         std::fs::write(&f, &bytes).unwrap();
         let r = catch_unwind(|| {
-            let _ = data::read_matrix(&f);
-            let _ = data::read_vector(&f, 5);
+            let _ = lmser::io::files::read_matrix(&f);
+            let _ = lmser::io::files::read_vector(&f, 5);
         });
         assert!(
             r.is_ok(),

@@ -26,9 +26,9 @@
 //!   the state equals W x to rounding of the matrix-vector product, 1e-13 * scale.
 
 use lmser::Error;
-use lmser::activation::Activation;
-use lmser::network::{Network, Top};
-use lmser::neurons::NeuronDynamics;
+use lmser::model::activation::Activation;
+use lmser::model::network::{Network, Top};
+use lmser::model::neurons::NeuronDynamics;
 use lmser::solver::{Method, OdeSystem, SolverOptions, StopReason, integrate};
 use nalgebra::{DMatrix, DVector};
 

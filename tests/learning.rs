@@ -3,9 +3,9 @@
 use lmser::analysis::{CriticalKind, Spectrum, gradient_mismatch, landscape, predicted_saddles};
 use lmser::check::random_sigma;
 use lmser::data;
-use lmser::dataset::{Dataset, Distribution};
+use lmser::data::{Dataset, Distribution};
+use lmser::dynamics::rules::{Moment, Rule, Workspace, flow};
 use lmser::experiment::learning::{AveragedLearning, LearningSpec, Mode, simulate};
-use lmser::learning::{Moment, Rule, Workspace, flow};
 use lmser::solver::{self, Method, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 
@@ -65,7 +65,7 @@ fn averaged_lmser_is_minus_grad_j() {
         Rule::lmser(),
         Rule::Lmser {
             gains: Some(DVector::from_vec(vec![2.0, 1.0])),
-            placement: lmser::learning::Placement::Gradient,
+            placement: lmser::dynamics::rules::Placement::Gradient,
         },
     ];
     for rule in rules {
@@ -108,7 +108,7 @@ fn averaged_lmser_descends_to_the_principal_subspace() {
     })
     .unwrap();
     assert!((last - spectrum.plateau(&[0, 1])).abs() < 1e-9);
-    assert!(lmser::learning::subspace_error(&w, &spectrum.top(2)) < 1e-6);
+    assert!(lmser::dynamics::rules::subspace_error(&w, &spectrum.top(2)) < 1e-6);
 }
 
 /// Stochastic learning approaches the averaged solution as the step shrinks: the
@@ -216,7 +216,7 @@ fn tanh_rule_is_minus_grad_of_its_reconstruction_error() {
 }
 
 fn spec_from(text: &str) -> LearningSpec {
-    let cfg = lmser::config::Config::parse(text, std::path::Path::new("inline.toml")).unwrap();
+    let cfg = lmser::io::config::Config::parse(text, std::path::Path::new("inline.toml")).unwrap();
     LearningSpec::from_config(&cfg).unwrap()
 }
 

@@ -31,9 +31,9 @@
 //! soon as src is fixed, to say the flag must be cleared.
 
 use lmser::Error;
-use lmser::activation::Activation;
-use lmser::network::{Network, Top};
-use lmser::neurons::NeuronDynamics;
+use lmser::model::activation::Activation;
+use lmser::model::network::{Network, Top};
+use lmser::model::neurons::NeuronDynamics;
 use lmser::solver::{Method, OdeSystem, SolverOptions, StopReason, integrate};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;

@@ -4,9 +4,9 @@
 
 use super::{Run, RunOptions, RunReport};
 use crate::analysis::{CriticalKind, Spectrum, landscape_until, predicted_saddles};
-use crate::config::{Config, positive};
 use crate::error::Result;
-use crate::output::write_atomic;
+use crate::io::config::{Config, positive};
+use crate::io::output::write_atomic;
 use serde_json::json;
 
 /// Largest n0 enumerated (the number of subsets grows like C(n0, n1)).

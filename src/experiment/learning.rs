@@ -5,16 +5,16 @@
 
 use super::{Recorder, Run, RunOptions, RunReport, check_gains, solver_from, stream};
 use crate::analysis::{ALIGNED, Spectrum, alignment, critical_weights, rows_aligned_in_order};
-use crate::config::{Config, positive};
-use crate::coupled::{self, CoupledAveraged, CoupledParams, CoupledSamples, Settling};
 use crate::data;
-use crate::dataset::{Dataset, Distribution};
-use crate::error::{Error, Result};
-use crate::learning::{
+use crate::data::{Dataset, Distribution};
+use crate::dynamics::coupled::{self, CoupledAveraged, CoupledParams, CoupledSamples, Settling};
+use crate::dynamics::rules::{
     Moment, Placement, Rule, Workspace, flow, orth_error, reconstruction_error, subspace_error,
 };
-use crate::output::Decimator;
-use crate::plot::{Figure, Series};
+use crate::error::{Error, Result};
+use crate::io::config::{Config, positive};
+use crate::io::output::Decimator;
+use crate::io::plot::{Figure, Series};
 use crate::solver::{self, Observer, OdeSystem, ResumePoint, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 use serde_json::json;
@@ -36,7 +36,7 @@ pub enum Mode {
     },
     /// Neurons and weights in one ODE (tau dz/dt, tau_w dW/dt): driven by samples each
     /// held for `presentation`, or (`averaged_input`) the average over x in
-    /// Z = E[z x^T] (THEORY.md sections 1-2; [`crate::coupled`]).
+    /// Z = E[z x^T] (THEORY.md sections 1-2; [`crate::dynamics::coupled`]).
     Coupled {
         tau: f64,
         presentation: f64,
@@ -124,8 +124,8 @@ impl LearningSpec {
             ));
         }
         let tanh_beta = match &cfg.raw.network.activation {
-            crate::config::OneOrMany::One(a) if a == "linear" => None,
-            crate::config::OneOrMany::One(a) if a == "tanh" => {
+            crate::io::config::OneOrMany::One(a) if a == "linear" => None,
+            crate::io::config::OneOrMany::One(a) if a == "tanh" => {
                 Some(positive(cfg, "network.beta", n.beta.unwrap_or(1.0))?)
             }
             _ => {
@@ -502,12 +502,12 @@ pub fn dataset_from(cfg: &Config, n0: usize) -> Result<Dataset> {
         Dataset::from_eigenvalues(ev, d.rotation.unwrap_or(true), dist, &mut rng)
     } else if let Some(f) = &d.covariance {
         let path = cfg.path(f);
-        let s = data::read_matrix(&path)?;
+        let s = crate::io::files::read_matrix(&path)?;
         check_covariance(&path, &s, n0)?;
         Dataset::from_covariance(s)
     } else {
         let path = cfg.path(d.samples.as_deref().unwrap_or_default());
-        let x = data::read_matrix(&path)?;
+        let x = crate::io::files::read_matrix(&path)?;
         if x.ncols() != n0 {
             return Err(Error::data(
                 path,
@@ -593,7 +593,7 @@ fn initial_weights(cfg: &Config, spec: &Spectrum, n1: usize, n0: usize) -> Resul
     if subset.len() != saddle.len() {
         return Err(cfg.err("init.saddle", "indices must be distinct"));
     }
-    let eps = crate::config::non_negative(cfg, "init.eps", init.eps.unwrap_or(1e-6))?;
+    let eps = crate::io::config::non_negative(cfg, "init.eps", init.eps.unwrap_or(1e-6))?;
     let p = random(1.0);
     let p = if p.norm() > 0.0 {
         p.clone() / p.norm() * eps
@@ -1203,7 +1203,7 @@ fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &LearningSpec) -
     );
     let outcome = result.and_then(|(w, solver_json)| {
         run.set("solver", solver_json);
-        crate::data::write_matrix(&run.dir().file("W1.csv"), &w)?;
+        crate::io::files::write_matrix(&run.dir().file("W1.csv"), &w)?;
         let cos = alignment(&w, &spec.spectrum);
         let last = plot.rows().last().cloned().unwrap_or_default();
         run.set(

@@ -8,12 +8,12 @@ pub mod landscape;
 pub mod learning;
 pub mod perceptron;
 
-use crate::activation::Activation;
-use crate::config::{Config, positive};
 use crate::data;
 use crate::error::{Error, Result};
-use crate::network::{Network, Top};
-use crate::output::{CsvStream, Decimator, RunDir};
+use crate::io::config::{Config, positive};
+use crate::io::output::{CsvStream, Decimator, RunDir};
+use crate::model::activation::Activation;
+use crate::model::network::{Network, Top};
 use crate::solver::{Method, SolverOptions};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use nalgebra::{DMatrix, DVector};
@@ -23,15 +23,7 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 use std::time::Instant;
 
-/// Random streams of a run (see [`data::rng`]).
-pub mod stream {
-    pub const WEIGHTS: u64 = 1;
-    pub const INPUT: u64 = 2;
-    pub const INITIAL: u64 = 3;
-    pub const DATA: u64 = 4;
-    pub const SAMPLES: u64 = 5;
-    pub const EVAL: u64 = 6;
-}
+pub use crate::data::stream;
 
 /// How to run an experiment.
 #[derive(Debug, Clone, Default)]
@@ -181,7 +173,7 @@ impl Run {
                 message: format!("trajectory.csv has fewer than the checkpoint's {rows} rows"),
             });
         }
-        crate::output::write_atomic(&path, kept.as_bytes())?;
+        crate::io::output::write_atomic(&path, kept.as_bytes())?;
         CsvStream::append(&path)
     }
 
@@ -369,7 +361,7 @@ impl Checkpointer {
         if let Some((t, rows, state)) = &self.latest {
             let v = json!({"config_hash": self.config_hash, "t": t, "rows": rows, "state": state});
             let text = serde_json::to_string(&v).expect("JSON values serialize");
-            crate::output::write_atomic(&self.path, text.as_bytes())?;
+            crate::io::output::write_atomic(&self.path, text.as_bytes())?;
         }
         Ok(())
     }
@@ -580,7 +572,7 @@ pub fn weights_from_files(
     let mut ws = Vec::with_capacity(k);
     for (i, f) in files.iter().enumerate() {
         let path = cfg.path(f);
-        let w = data::read_matrix(&path)?;
+        let w = crate::io::files::read_matrix(&path)?;
         if w.shape() != (layers[i + 1], layers[i]) {
             return Err(Error::data(
                 path,
@@ -617,10 +609,10 @@ pub fn random_weights(layers: &[usize], scale: f64, seed: u64) -> Vec<DMatrix<f6
 pub fn vector_from(
     cfg: &Config,
     field: &str,
-    src: &crate::config::VectorSource,
+    src: &crate::io::config::VectorSource,
     n: usize,
 ) -> Result<DVector<f64>> {
-    use crate::config::VectorSource;
+    use crate::io::config::VectorSource;
     match src {
         VectorSource::Inline(v) => {
             if v.len() != n {
@@ -631,13 +623,13 @@ pub fn vector_from(
             }
             Ok(DVector::from_column_slice(v))
         }
-        VectorSource::File(f) => data::read_vector(&cfg.path(f), n),
+        VectorSource::File(f) => crate::io::files::read_vector(&cfg.path(f), n),
     }
 }
 
 /// Solver options from `[solver]`, validated; `t_end` overrides `solver.t_end`.
 pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
-    let default = crate::config::RawSolver {
+    let default = crate::io::config::RawSolver {
         method: None,
         rtol: None,
         atol: None,
@@ -702,7 +694,7 @@ pub fn solver_from(cfg: &Config, t_end: Option<f64>) -> Result<SolverOptions> {
         o.max_steps = v;
     }
     if let Some(v) = s.steady_tol {
-        o.steady_tol = crate::config::non_negative(cfg, "solver.steady_tol", v)?;
+        o.steady_tol = crate::io::config::non_negative(cfg, "solver.steady_tol", v)?;
     }
     if let Some(v) = s.divergence_bound {
         o.divergence_bound = positive(cfg, "solver.divergence_bound", v)?;

@@ -2,12 +2,12 @@
 //! recording the Lyapunov energy E and the slides' printed J_net (Theorem 1).
 
 use super::{Recorder, Run, RunOptions, RunReport, network_from, solver_from, stream, vector_from};
-use crate::config::{Config, VectorSource};
 use crate::data;
 use crate::error::Result;
-use crate::neurons::NeuronDynamics;
-use crate::output::Decimator;
-use crate::plot::{Figure, Series};
+use crate::io::config::{Config, VectorSource};
+use crate::io::output::Decimator;
+use crate::io::plot::{Figure, Series};
+use crate::model::neurons::NeuronDynamics;
 use crate::solver::{self, Observer, OdeSystem, ResumePoint, SolverOptions, StopReason};
 use nalgebra::DVector;
 use rand::Rng;
@@ -39,7 +39,7 @@ impl PerceptronSpec {
         let x = match (&input.x, input.scale) {
             (Some(src), None) => vector_from(cfg, "input.x", src, n0)?,
             (None, Some(scale)) => {
-                let scale = crate::config::positive(cfg, "input.scale", scale)?;
+                let scale = crate::io::config::positive(cfg, "input.scale", scale)?;
                 let mut rng = data::rng(cfg.raw.seed, stream::INPUT);
                 DVector::from_fn(n0, |_, _| scale * data::normal(&mut rng))
             }

@@ -6,8 +6,8 @@
 //! the Lyapunov energy E of THEORY.md section 1 (Theorem 1) and the slides' printed
 //! J_net (eqn 3), which is not monotone.
 
-use crate::activation::Activation;
-use crate::network::{Network, Top};
+use crate::model::activation::Activation;
+use crate::model::network::{Network, Top};
 use crate::solver::OdeSystem;
 use nalgebra::{DVector, DVectorView, DVectorViewMut};
 use std::cell::RefCell;

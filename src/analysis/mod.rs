@@ -2,7 +2,7 @@
 //! critical sets of Theorem 2 with their Hessians, the Theorem 4 projection, and the
 //! alignment of rows of W with eigenvectors (THEORY.md sections 3-5).
 
-use crate::learning::{Moment, Rule, Workspace, flow, reconstruction_error};
+use crate::dynamics::rules::{Moment, Rule, Workspace, flow, reconstruction_error};
 use nalgebra::{DMatrix, DVector};
 
 /// Eigen-decomposition Sigma = Phi Lambda Phi^T with lambda_1 >= ... >= lambda_n0.

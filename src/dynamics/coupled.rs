@@ -11,7 +11,7 @@
 //! current activity z: eps_0 = x - u_0, u_0 = W^T z, eps_1 = y - y' = W e, and
 //! S = diag(s') = A for amplified linear units (I for plain ones). At the settled
 //! activity z = A W x its average over x is the exact gradient flow of
-//! 1/2 E||x - W^T A W x||^2 (placement (a) `gradient` of [`crate::learning`]); with
+//! 1/2 E||x - W^T A W x||^2 (placement (a) `gradient` of [`crate::dynamics::rules`]); with
 //! A = I it is the LMSER rule y (x - u)^T + (y - y') x^T.
 //!
 //! - [`CoupledSamples`]: the ODE over (z, vec W) with x held piecewise constant, one
@@ -36,10 +36,10 @@
 //! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`])
 //! take steps set by accuracy instead.
 
-use crate::activation::Activation;
 use crate::error::{Error, Result};
-use crate::network::{Network, Top};
-use crate::neurons::NeuronDynamics;
+use crate::model::activation::Activation;
+use crate::model::network::{Network, Top};
+use crate::model::neurons::NeuronDynamics;
 use crate::solver::{self, Method, OdeSystem, SolverOptions, SolverStats, StopReason};
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView, DVectorViewMut};
 use std::cell::RefCell;
@@ -111,7 +111,7 @@ fn scale_rows<S: nalgebra::StorageMut<f64, nalgebra::Dyn, nalgebra::Dyn>>(
     gains: Option<&DVector<f64>>,
 ) {
     if let Some(a) = gains {
-        crate::learning::scale_rows(m, a);
+        crate::dynamics::rules::scale_rows(m, a);
     }
 }
 

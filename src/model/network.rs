@@ -2,8 +2,8 @@
 //! bottom-up (y_k = W_k z_{k-1}) and, transposed, top-down (u_{k-1} = W_k^T z_k)
 //! (Xu 1993, section 2; THEORY.md "Notation").
 
-use crate::activation::Activation;
 use crate::error::{Error, Result};
+use crate::model::activation::Activation;
 use nalgebra::{DMatrix, DVector};
 
 /// What the top layer K does during the perceptron phase.

@@ -4,19 +4,19 @@
 //! for E, Theorem 2, the gradient-flow identity) is a bug and makes the command fail;
 //! a printed claim of the slides that measures false is reported, not an error.
 
-use crate::activation::Activation;
 use crate::analysis::{
     ALIGNED, CriticalKind, Spectrum, alignment, critical_weights, landscape, predicted_saddles,
     rows_aligned_in_order, rows_on_eigenvectors, theorem4,
 };
 use crate::data;
-use crate::dataset::{Dataset, Distribution, random_orthogonal};
+use crate::data::{Dataset, Distribution, random_orthogonal};
+use crate::dynamics::rules::{Moment, Placement, Rule};
 use crate::error::Result;
 use crate::experiment::learning::{LearningSpec, Mode, simulate};
-use crate::learning::{Moment, Placement, Rule};
-use crate::network::{Network, Top};
-use crate::neurons::NeuronDynamics;
-use crate::plot::{Figure, Series};
+use crate::io::plot::{Figure, Series};
+use crate::model::activation::Activation;
+use crate::model::network::{Network, Top};
+use crate::model::neurons::NeuronDynamics;
 use crate::solver::{self, Method, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 use std::path::Path;
@@ -739,7 +739,7 @@ output_dt = 1.0
                 .replace("tau = 0.001\n", "")
                 .replace("presentation = 0.1\n", "");
         }
-        let cfg = crate::config::Config::parse(&text, Path::new("check.toml"))?;
+        let cfg = crate::io::config::Config::parse(&text, Path::new("check.toml"))?;
         let spec = LearningSpec::from_config(&cfg)?;
         let mut curve = Vec::new();
         let start = std::time::Instant::now();
@@ -782,7 +782,7 @@ output_dt = 1.0
 
 /// Runs every check; writes `check.csv` and plots into `out`; returns the rows.
 pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
-    let dir = crate::output::RunDir::create(out)?;
+    let dir = crate::io::output::RunDir::create(out)?;
     let mut rows = theorem1(20)?;
     rows.extend(theorem2());
     rows.push(gradient_flow());
@@ -859,7 +859,7 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
             r.verdict.name()
         ));
     }
-    crate::output::write_atomic(&dir.file("check.csv"), csv.as_bytes())?;
+    crate::io::output::write_atomic(&dir.file("check.csv"), csv.as_bytes())?;
     Figure {
         title: "Theorem 4: <E G_0, E G> / ||E G_0||^2 (the slides claim 2)".into(),
         x_label: "sample".into(),

@@ -1,9 +1,8 @@
-//! Reading numeric CSV files (no header, comma separated) and seeded random numbers.
+//! Numeric CSV files: matrices and vectors (no header, comma separated), read with
+//! the csv crate and written atomically.
 
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
 use std::path::Path;
 
 /// Reads a matrix with the csv crate: one row per line, values separated by commas,
@@ -101,22 +100,5 @@ pub fn write_matrix(path: &Path, m: &DMatrix<f64>) -> Result<()> {
         text.push_str(&row.join(","));
         text.push('\n');
     }
-    crate::output::write_atomic(path, text.as_bytes())
-}
-
-/// A reproducible generator for stream `stream` of a run with seed `seed`: each
-/// purpose (weights, input, initial state, ...) gets its own independent stream, so
-/// adding draws to one does not change the others.
-pub fn rng(seed: u64, stream: u64) -> ChaCha8Rng {
-    let mut r = ChaCha8Rng::seed_from_u64(seed);
-    r.set_stream(stream);
-    r
-}
-
-/// Standard normal deviates from `rng` (Box-Muller, stable across crate versions).
-pub fn normal(rng: &mut ChaCha8Rng) -> f64 {
-    use rand::Rng;
-    let u1: f64 = 1.0 - rng.random::<f64>(); // (0, 1]
-    let u2: f64 = rng.random();
-    (-2.0 * u1.ln()).sqrt() * (std::f64::consts::TAU * u2).cos()
+    crate::io::output::write_atomic(path, text.as_bytes())
 }

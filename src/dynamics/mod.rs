@@ -1,0 +1,7 @@
+//! Weight dynamics as mathematics: the learning rules as flows over a second moment
+//! ([`rules`]) and the coupled neuron-weight systems ([`coupled`]), each an
+//! [`OdeSystem`](crate::solver::OdeSystem) or a plain function; running them is the
+//! job of [`crate::experiment`].
+
+pub mod coupled;
+pub mod rules;
