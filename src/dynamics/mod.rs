@@ -3,5 +3,6 @@
 //! [`OdeSystem`](crate::solver::OdeSystem) or a plain function; running them is the
 //! job of [`crate::experiment`].
 
+pub mod averaged;
 pub mod coupled;
 pub mod rules;

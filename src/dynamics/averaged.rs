@@ -1,0 +1,81 @@
+//! The averaged weight ODE of a one-layer net, tau_w dW/dt = F(W; C) (docs/theory.md
+//! §2), as an [`OdeSystem`] over vec(W).
+
+use crate::dynamics::rules::{Moment, Rule, Workspace, flow};
+use crate::solver::OdeSystem;
+use nalgebra::DMatrix;
+use std::cell::RefCell;
+
+/// The averaged weight ODE tau_w dW/dt = F(W; C) over vec(W) (column-major), with C
+/// = Sigma or the mean over a fixed sample set.
+#[derive(Debug)]
+pub struct AveragedLearning {
+    rule: Rule,
+    moment: DMatrix<f64>,
+    samples: bool,
+    n0: usize,
+    tau_w: f64,
+    work: RefCell<(Workspace, DMatrix<f64>, DMatrix<f64>)>,
+}
+
+impl AveragedLearning {
+    /// The ODE of `rule` for an n1 x n0 net on Sigma.
+    pub fn new(rule: Rule, sigma: DMatrix<f64>, tau_w: f64, n1: usize) -> Self {
+        Self::build(rule, sigma, false, tau_w, n1)
+    }
+
+    /// The ODE of `rule` averaged over the rows of `x` (samples x n0).
+    pub fn over_samples(rule: Rule, x: DMatrix<f64>, tau_w: f64, n1: usize) -> Self {
+        Self::build(rule, x, true, tau_w, n1)
+    }
+
+    fn build(rule: Rule, moment: DMatrix<f64>, samples: bool, tau_w: f64, n1: usize) -> Self {
+        let n0 = moment.ncols();
+        AveragedLearning {
+            rule,
+            moment,
+            samples,
+            n0,
+            tau_w,
+            work: RefCell::new((
+                Workspace::new(n1, n0),
+                DMatrix::zeros(n1, n0),
+                DMatrix::zeros(n1, n0),
+            )),
+        }
+    }
+}
+
+impl OdeSystem for AveragedLearning {
+    fn dim(&self) -> usize {
+        self.n0 * self.work.borrow().1.nrows()
+    }
+
+    fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
+        let mut guard = self.work.borrow_mut();
+        let (ws, w, out) = &mut *guard;
+        w.as_mut_slice().copy_from_slice(y);
+        let c = if self.samples {
+            Moment::Samples(&self.moment)
+        } else {
+            Moment::Matrix(&self.moment)
+        };
+        flow(&self.rule, w, &c, ws, out);
+        for (d, f) in dy.iter_mut().zip(out.iter()) {
+            *d = f / self.tau_w;
+        }
+    }
+
+    fn autonomous(&self) -> bool {
+        true
+    }
+
+    fn state_name(&self, i: usize) -> String {
+        let n1 = self.work.borrow().1.nrows();
+        format!("W[{},{}]", i % n1 + 1, i / n1 + 1)
+    }
+
+    fn divergence_hint(&self) -> String {
+        "the weights blew up; start from smaller weights or check the rule".into()
+    }
+}
