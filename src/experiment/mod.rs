@@ -50,7 +50,7 @@ pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunReport> {
 
 /// Runs a parsed config.
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
-    match cfg.raw.kind.as_str() {
+    match cfg.kind() {
         "perceptron" => perceptron::run(cfg, opts),
         "learning" => learning::run(cfg, opts),
         "landscape" => landscape::run(cfg, opts),
@@ -79,7 +79,7 @@ impl Run {
         let path = opts
             .out
             .clone()
-            .unwrap_or_else(|| Path::new("runs").join(&cfg.raw.name));
+            .unwrap_or_else(|| Path::new("runs").join(cfg.name()));
         let config_hash = cfg.hash();
         let resumed = if opts.resume {
             Some(load_checkpoint(&path, &config_hash)?)
@@ -88,8 +88,8 @@ impl Run {
         };
         let dir = RunDir::create(&path)?;
         let mut summary = serde_json::Map::new();
-        summary.insert("name".into(), json!(cfg.raw.name));
-        summary.insert("kind".into(), json!(cfg.raw.kind));
+        summary.insert("name".into(), json!(cfg.name()));
+        summary.insert("kind".into(), json!(cfg.kind()));
         summary.insert("status".into(), json!("running"));
         summary.insert("config_file".into(), json!(cfg.file.display().to_string()));
         summary.insert("config_hash".into(), json!(config_hash));
@@ -97,7 +97,7 @@ impl Run {
             "config".into(),
             serde_json::to_value(&cfg.table).unwrap_or(Value::Null),
         );
-        summary.insert("seed".into(), json!(cfg.raw.seed));
+        summary.insert("seed".into(), json!(cfg.seed()));
         if let Some(ck) = &resumed {
             summary.insert("resumed_from_t".into(), ck["t"].clone());
         }
@@ -176,12 +176,7 @@ impl Run {
 
     /// A checkpoint writer for this run (interval from `[solver] checkpoint_interval`).
     pub fn checkpointer(&self, cfg: &Config) -> Checkpointer {
-        let secs = cfg
-            .raw
-            .solver
-            .as_ref()
-            .and_then(|s| s.checkpoint_interval)
-            .unwrap_or(60.0);
+        let secs = cfg.checkpoint_interval();
         Checkpointer {
             path: self.dir.file("checkpoint.json"),
             interval: std::time::Duration::from_secs_f64(secs.max(0.0)),

@@ -314,6 +314,31 @@ impl Config {
         format!("{h:016x}")
     }
 
+    /// The run name (`name`).
+    pub fn name(&self) -> &str {
+        &self.raw.name
+    }
+
+    /// The experiment kind as written (`kind`).
+    pub fn kind(&self) -> &str {
+        &self.raw.kind
+    }
+
+    /// The master seed (`seed`).
+    pub fn seed(&self) -> u64 {
+        self.raw.seed
+    }
+
+    /// Wall-clock seconds between checkpoints (`[solver] checkpoint_interval`,
+    /// default 60).
+    pub fn checkpoint_interval(&self) -> f64 {
+        self.raw
+            .solver
+            .as_ref()
+            .and_then(|s| s.checkpoint_interval)
+            .unwrap_or(60.0)
+    }
+
     /// Resolves a path written in the config relative to the config's directory.
     pub fn path(&self, p: &str) -> PathBuf {
         let p = Path::new(p);
