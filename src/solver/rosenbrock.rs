@@ -6,7 +6,8 @@
 //! for state dimensions up to ~100; run by the driver of [`super`] one output interval
 //! at a time like every other method.
 
-use super::{Method, OdeSystem, SolverOptions, SolverStats, check_step};
+use super::options::check_step;
+use super::{Method, OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 use nalgebra::{DMatrix, DVector};
 

@@ -1,0 +1,259 @@
+//! The one driver of every method: it holds the state at the current output time
+//! and advances it, one output interval at a time, to the next. [`super::integrate`]
+//! loops over it; the run executor steps it output by output.
+
+use super::explicit::adaptive_interval;
+use super::options::{check_state, check_step};
+use super::rk4::Rk4Work;
+use super::rosenbrock::Rosenbrock;
+use super::{Method, OdeSystem, SolverOptions};
+use crate::error::{Error, Result};
+
+/// Why an integration stopped normally.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum StopReason {
+    /// t_end reached.
+    EndTime,
+    /// ||dy/dt|| fell below `steady_tol`.
+    SteadyState,
+}
+
+/// Counters of one integration.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct SolverStats {
+    pub accepted_steps: u64,
+    pub rejected_steps: u64,
+    pub rhs_evals: u64,
+    pub outputs: u64,
+    pub t_final: f64,
+    pub stop: StopReason,
+}
+
+impl SolverStats {
+    /// Zero counters of an integration starting at t0.
+    pub fn start(t0: f64) -> Self {
+        SolverStats {
+            accepted_steps: 0,
+            rejected_steps: 0,
+            rhs_evals: 0,
+            outputs: 0,
+            t_final: t0,
+            stop: StopReason::EndTime,
+        }
+    }
+
+    /// Adds the counters of a later integration (times and stop reason from `s`).
+    pub fn add(&mut self, s: &SolverStats) {
+        self.accepted_steps += s.accepted_steps;
+        self.rejected_steps += s.rejected_steps;
+        self.rhs_evals += s.rhs_evals;
+        self.outputs += s.outputs;
+        self.t_final = s.t_final;
+        self.stop = s.stop;
+    }
+}
+
+/// The driver's state just after an output: continuing from it with
+/// [`integrate_from`] reproduces the uninterrupted run bit for bit (every output
+/// interval is integrated from its start state and step size alone).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ResumePoint {
+    /// Start time of the whole integration (output times are t0 + i output_dt).
+    pub t0: f64,
+    /// Time of the output.
+    pub t: f64,
+    /// Index i of the output (t = t0 + i output_dt, or t_end).
+    pub index: u64,
+    /// Step size carried into the next interval (adaptive methods).
+    pub h: f64,
+    /// The state at t.
+    pub y: Vec<f64>,
+    /// Counters so far.
+    pub stats: SolverStats,
+}
+
+/// An integration in progress, standing at an output time.
+pub struct Driver<S: OdeSystem> {
+    sys: S,
+    opts: SolverOptions,
+    t0: f64,
+    t: f64,
+    index: u64,
+    h: f64,
+    y: Vec<f64>,
+    dy: Vec<f64>,
+    stats: SolverStats,
+    rk4: Option<Rk4Work>,
+    implicit: Option<Rosenbrock>,
+}
+
+impl<S: OdeSystem> Driver<S> {
+    /// Starts at (t0, y0); the first output is (t0, y0) itself.
+    pub fn new(sys: S, t0: f64, y0: &[f64], opts: &SolverOptions) -> Result<Self> {
+        let point = ResumePoint {
+            t0,
+            t: t0,
+            index: 0,
+            h: 0.0,
+            y: y0.to_vec(),
+            stats: SolverStats::start(t0),
+        };
+        Self::at(sys, point, true, opts)
+    }
+
+    /// Continues from a [`ResumePoint`]; its output was counted before.
+    pub fn resume(sys: S, point: &ResumePoint, opts: &SolverOptions) -> Result<Self> {
+        Self::at(sys, point.clone(), false, opts)
+    }
+
+    fn at(sys: S, p: ResumePoint, count: bool, opts: &SolverOptions) -> Result<Self> {
+        let n = sys.dim();
+        assert_eq!(p.y.len(), n, "initial state has the wrong dimension");
+        if opts.method == Method::FixedPoint && !sys.discrete_step(&mut p.y.clone()) {
+            return Err(Error::SolverFailed {
+                time: p.t,
+                reason: "this system has no discrete fixed-point form".into(),
+                hint: "choose dopri5, dop853 or rk4".into(),
+            });
+        }
+        let mut d = Driver {
+            sys,
+            opts: opts.clone(),
+            t0: p.t0,
+            t: p.t,
+            index: p.index,
+            h: p.h,
+            y: p.y,
+            dy: vec![0.0; n],
+            stats: p.stats,
+            rk4: None,
+            implicit: None,
+        };
+        d.evaluate(count)?;
+        Ok(d)
+    }
+
+    /// Checks the state at the output time and evaluates dy/dt there; counts the
+    /// output when `count`.
+    fn evaluate(&mut self, count: bool) -> Result<()> {
+        let (sys, t) = (&self.sys, self.t);
+        check_state(sys, t, &self.y, &self.opts)?;
+        sys.rhs(t, &self.y, &mut self.dy);
+        if count {
+            self.stats.rhs_evals += 1;
+        }
+        // dy/dt may be large (fast time constants); only a non-finite one is divergence.
+        if let Some(i) = self.dy.iter().position(|v| !v.is_finite()) {
+            return Err(Error::Diverged {
+                time: t,
+                quantity: format!("d{}/dt", sys.state_name(i)),
+                value: self.dy[i],
+                hint: sys.divergence_hint(),
+            });
+        }
+        if count {
+            self.stats.outputs += 1;
+            self.stats.t_final = t;
+        }
+        Ok(())
+    }
+
+    /// The system.
+    pub fn system(&self) -> &S {
+        &self.sys
+    }
+
+    /// Time of the current output.
+    pub fn t(&self) -> f64 {
+        self.t
+    }
+
+    /// State at the current output.
+    pub fn y(&self) -> &[f64] {
+        &self.y
+    }
+
+    /// dy/dt at the current output.
+    pub fn dy(&self) -> &[f64] {
+        &self.dy
+    }
+
+    fn steady(&self) -> bool {
+        self.opts.steady_tol > 0.0 && super::norm(&self.dy) < self.opts.steady_tol
+    }
+
+    /// True once t_end or a steady state (`steady_tol`) is reached.
+    pub fn is_done(&self) -> bool {
+        self.steady() || self.t >= self.opts.t_end
+    }
+
+    /// Counters so far, with the reason for stopping.
+    pub fn stats(&self) -> SolverStats {
+        let mut s = self.stats;
+        if self.steady() {
+            s.stop = StopReason::SteadyState;
+        }
+        s
+    }
+
+    /// Everything needed to continue from the current output with [`Driver::resume`].
+    pub fn resume_point(&self) -> ResumePoint {
+        ResumePoint {
+            t0: self.t0,
+            t: self.t,
+            index: self.index,
+            h: self.h,
+            y: self.y.clone(),
+            stats: self.stats(),
+        }
+    }
+
+    /// Integrates to the next output time (t0 + i output_dt, or t_end); returns false
+    /// (and does nothing) when [`Driver::is_done`].
+    pub fn advance(&mut self) -> Result<bool> {
+        if self.is_done() {
+            return Ok(false);
+        }
+        let opts = &self.opts;
+        self.index += 1;
+        let mut t_next = self.t0 + self.index as f64 * opts.output_dt;
+        if t_next > opts.t_end - 1e-9 * opts.output_dt {
+            t_next = opts.t_end;
+        }
+        let (sys, t, y, stats) = (&self.sys, self.t, &mut self.y, &mut self.stats);
+        match opts.method {
+            Method::Dopri5 | Method::Dop853 => {
+                self.h = adaptive_interval(sys, t, t_next, y, self.h, opts, stats)?;
+            }
+            Method::Rk4 => {
+                let n = y.len();
+                let rk4 = self.rk4.get_or_insert_with(|| Rk4Work::new(n));
+                rk4.interval(sys, t, t_next, y, opts, stats)?;
+            }
+            Method::Rodas4 | Method::Ros2 => {
+                let n = y.len();
+                let rb = self
+                    .implicit
+                    .get_or_insert_with(|| Rosenbrock::new(opts.method, n));
+                self.h = rb.interval(sys, t, t_next, y, self.h, opts, stats)?;
+            }
+            Method::FixedPoint => {
+                let sweeps = (t_next - t).round() as u64;
+                for s in 0..sweeps {
+                    sys.discrete_step(y);
+                    stats.accepted_steps += 1;
+                    check_step(sys, t + s as f64 + 1.0, y, opts)?;
+                }
+            }
+        }
+        self.t = t_next;
+        self.evaluate(true)?;
+        Ok(true)
+    }
+
+    /// The final state and counters.
+    pub fn finish(self) -> (Vec<f64>, SolverStats) {
+        let stats = self.stats();
+        (self.y, stats)
+    }
+}

@@ -1,0 +1,211 @@
+//! What to integrate with and how: the [`Method`], the [`SolverOptions`] (a builder),
+//! and the guards every method runs after each step (divergence bound, interrupt).
+
+use super::OdeSystem;
+use crate::error::{Error, Result};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+/// Integration method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    /// Dormand-Prince 5(4), adaptive (ode_solvers).
+    Dopri5,
+    /// Dormand-Prince 8(5,3), adaptive (ode_solvers).
+    Dop853,
+    /// Classical fourth-order Runge-Kutta with a fixed step.
+    Rk4,
+    /// The discrete iteration of [`OdeSystem::discrete_step`]; t counts sweeps.
+    FixedPoint,
+    /// Rodas4: adaptive Rosenbrock, order 4(3), L-stable, for stiff systems.
+    Rodas4,
+    /// ROS2: adaptive Rosenbrock, order 2(1), L-stable (for rtol ~ 1e-4).
+    Ros2,
+}
+
+impl Method {
+    /// Parses a config name.
+    pub fn from_name(name: &str) -> Option<Method> {
+        Some(match name {
+            "dopri5" => Method::Dopri5,
+            "dop853" => Method::Dop853,
+            "rk4" => Method::Rk4,
+            "fixed-point" => Method::FixedPoint,
+            "rodas4" => Method::Rodas4,
+            "ros2" => Method::Ros2,
+            _ => return None,
+        })
+    }
+    /// True for the methods with error control (rtol/atol bound each step).
+    pub fn is_adaptive(self) -> bool {
+        !matches!(self, Method::Rk4 | Method::FixedPoint)
+    }
+
+    /// Config name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Method::Dopri5 => "dopri5",
+            Method::Dop853 => "dop853",
+            Method::Rk4 => "rk4",
+            Method::FixedPoint => "fixed-point",
+            Method::Rodas4 => "rodas4",
+            Method::Ros2 => "ros2",
+        }
+    }
+}
+
+/// Options of one integration.
+#[derive(Debug, Clone)]
+pub struct SolverOptions {
+    pub method: Method,
+    /// Relative tolerance (adaptive methods).
+    pub rtol: f64,
+    /// Absolute tolerance (adaptive methods).
+    pub atol: f64,
+    /// Final time (sweeps for fixed-point).
+    pub t_end: f64,
+    /// Interval between output times.
+    pub output_dt: f64,
+    /// Fixed step of RK4 (shrunk to divide each output interval evenly).
+    pub step: f64,
+    /// Maximum number of steps per output interval (adaptive methods).
+    pub max_steps: u32,
+    /// Stop early once ||dy/dt||_2 falls below this (0 = never).
+    pub steady_tol: f64,
+    /// A state component beyond this magnitude counts as divergence.
+    pub divergence_bound: f64,
+    /// Set from outside (e.g. by a signal handler) to stop at the next step.
+    pub interrupt: Option<Arc<AtomicBool>>,
+}
+
+impl SolverOptions {
+    /// Defaults for a method and time span: rtol 1e-6, atol 1e-9, 100 outputs.
+    pub fn new(method: Method, t_end: f64) -> Self {
+        SolverOptions {
+            method,
+            rtol: 1e-6,
+            atol: 1e-9,
+            t_end,
+            output_dt: t_end / 100.0,
+            step: t_end / 1000.0,
+            max_steps: 1_000_000,
+            steady_tol: 0.0,
+            divergence_bound: 1e8,
+            interrupt: None,
+        }
+    }
+}
+
+impl SolverOptions {
+    /// Sets the relative tolerance.
+    #[must_use]
+    pub fn rtol(mut self, rtol: f64) -> Self {
+        self.rtol = rtol;
+        self
+    }
+    /// Sets the absolute tolerance.
+    #[must_use]
+    pub fn atol(mut self, atol: f64) -> Self {
+        self.atol = atol;
+        self
+    }
+    /// Sets the interval between output times.
+    #[must_use]
+    pub fn output_dt(mut self, dt: f64) -> Self {
+        self.output_dt = dt;
+        self
+    }
+    /// Sets the RK4 step.
+    #[must_use]
+    pub fn step(mut self, h: f64) -> Self {
+        self.step = h;
+        self
+    }
+    /// Sets the step limit per output interval.
+    #[must_use]
+    pub fn max_steps(mut self, n: u32) -> Self {
+        self.max_steps = n;
+        self
+    }
+    /// Stops once ||dy/dt|| falls below `tol` (0 = never).
+    #[must_use]
+    pub fn steady_tol(mut self, tol: f64) -> Self {
+        self.steady_tol = tol;
+        self
+    }
+    /// Sets the magnitude beyond which a state component counts as diverged.
+    #[must_use]
+    pub fn divergence_bound(mut self, bound: f64) -> Self {
+        self.divergence_bound = bound;
+        self
+    }
+    /// Polls `flag` after every step and stops with [`Error::Interrupted`] once raised.
+    #[must_use]
+    pub fn interrupt(mut self, flag: Arc<AtomicBool>) -> Self {
+        self.interrupt = Some(flag);
+        self
+    }
+}
+
+/// Euclidean norm of a slice.
+pub fn norm(v: &[f64]) -> f64 {
+    v.iter().map(|x| x * x).sum::<f64>().sqrt()
+}
+
+/// True when the interrupt flag of `opts` is raised.
+pub fn interrupted(opts: &SolverOptions) -> bool {
+    opts.interrupt
+        .as_ref()
+        .is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// True when v is NaN or |v| > bound (infinities included): a diverged value.
+pub fn beyond(v: f64, bound: f64) -> bool {
+    v.is_nan() || v.abs() > bound
+}
+
+pub(super) fn out_of_bounds(y: &[f64], bound: f64) -> bool {
+    y.iter().any(|&v| beyond(v, bound))
+}
+
+pub(super) fn diverged<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Error {
+    let (i, v) = y
+        .iter()
+        .copied()
+        .enumerate()
+        .find(|&(_, v)| beyond(v, opts.divergence_bound))
+        .unwrap_or((0, f64::NAN));
+    Error::Diverged {
+        time: t,
+        quantity: sys.state_name(i),
+        value: v,
+        hint: sys.divergence_hint(),
+    }
+}
+
+/// Fails when the state is non-finite or beyond the bound.
+pub(super) fn check_state<S: OdeSystem>(
+    sys: &S,
+    t: f64,
+    y: &[f64],
+    opts: &SolverOptions,
+) -> Result<()> {
+    if out_of_bounds(y, opts.divergence_bound) {
+        return Err(diverged(sys, t, y, opts));
+    }
+    Ok(())
+}
+
+/// [`check_state`] plus the interrupt flag, after every step.
+pub(super) fn check_step<S: OdeSystem>(
+    sys: &S,
+    t: f64,
+    y: &[f64],
+    opts: &SolverOptions,
+) -> Result<()> {
+    check_state(sys, t, y, opts)?;
+    if interrupted(opts) {
+        return Err(Error::Interrupted { time: t });
+    }
+    Ok(())
+}
