@@ -61,12 +61,13 @@ impl Error {
     }
 
     /// Run status written to `summary.json` when a run ends with this error.
-    pub fn status(&self) -> &'static str {
+    pub fn status(&self) -> crate::io::summary::Status {
+        use crate::io::summary::Status;
         match self {
-            Error::Diverged { .. } => "diverged",
-            Error::SolverFailed { .. } => "solver-failed",
-            Error::Interrupted { .. } => "interrupted",
-            _ => "failed",
+            Error::Diverged { .. } => Status::Diverged,
+            Error::SolverFailed { .. } => Status::SolverFailed,
+            Error::Interrupted { .. } => Status::Interrupted,
+            _ => Status::Failed,
         }
     }
 

@@ -21,6 +21,7 @@ pub mod check;
 pub mod data;
 pub mod dynamics;
 pub mod error;
+pub mod executor;
 pub mod experiment;
 pub mod io;
 pub mod model;

@@ -100,22 +100,14 @@ fn main() -> ExitCode {
             };
             match experiment::run_file(&config, &opts) {
                 Ok(report) => {
-                    let status = &report.summary["status"];
                     println!(
                         "{}: {} ({})",
                         config.display(),
-                        status,
+                        report.summary.status.name(),
                         report.dir.display()
                     );
-                    if let Some(t1) = report.summary.get("theorem1") {
-                        for key in ["E", "E_printed"] {
-                            let v = &t1[key];
-                            println!(
-                                "  {key:<10} monotone: {:<5}  largest increase: {:.3e}",
-                                v["monotone"],
-                                v["max_increase"].as_f64().unwrap_or(f64::NAN)
-                            );
-                        }
+                    for line in &report.lines {
+                        println!("{line}");
                     }
                     ExitCode::SUCCESS
                 }

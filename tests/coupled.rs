@@ -5,11 +5,11 @@
 use lmser::data;
 use lmser::data::{Dataset, Distribution};
 use lmser::dynamics::coupled::{
-    CoupledAveraged, CoupledParams, CoupledSamples, Presentations, Settling, pack_state,
-    run_samples, sample_rule, two_phase, unpack_state,
+    CoupledAveraged, CoupledParams, CoupledSamples, pack_state, sample_rule, unpack_state,
 };
 use lmser::dynamics::rules::{Moment, Placement, Rule, Workspace, flow};
 use lmser::experiment::learning::AveragedLearning;
+use lmser::experiment::learning::{Presentations, Settling, run_samples, two_phase};
 use lmser::solver::rosenbrock_fixed;
 use lmser::solver::{Method, OdeSystem, SolverOptions, SolverStats, integrate};
 use nalgebra::{DMatrix, DVector};

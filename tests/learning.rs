@@ -5,6 +5,7 @@ use lmser::check::random_sigma;
 use lmser::data;
 use lmser::data::{Dataset, Distribution};
 use lmser::dynamics::rules::{Moment, Rule, Workspace, flow};
+use lmser::executor::Metrics;
 use lmser::experiment::learning::{AveragedLearning, LearningSpec, Mode, simulate};
 use lmser::solver::{self, Method, SolverOptions};
 use nalgebra::{DMatrix, DVector};
@@ -100,10 +101,11 @@ fn averaged_lmser_descends_to_the_principal_subspace() {
         solver_reason: String::new(),
     };
     let mut last = f64::INFINITY;
-    let (w, _) = simulate(&spec, |_, _, row| {
+    let (w, _) = simulate(&spec, &mut |m: &Metrics| {
         // rtol 1e-11 on W moves J by far less than 1e-9.
-        assert!(row[1] <= last + 1e-9, "J rose from {last} to {}", row[1]);
-        last = row[1];
+        let j = m.value("J");
+        assert!(j <= last + 1e-9, "J rose from {last} to {j}");
+        last = j;
         Ok(())
     })
     .unwrap();
@@ -134,7 +136,7 @@ fn stochastic_converges_to_averaged_as_step_shrinks() {
         samples: None,
         solver_reason: String::new(),
     };
-    let (w_avg, _) = simulate(&base, |_, _, _| Ok(())).unwrap();
+    let (w_avg, _) = simulate(&base, &mut |_: &Metrics| Ok(())).unwrap();
     let deviation = |eta: f64| -> f64 {
         (0..8)
             .map(|seed| {
@@ -147,7 +149,7 @@ fn stochastic_converges_to_averaged_as_step_shrinks() {
                     seed,
                     ..base.clone()
                 };
-                let (w, _) = simulate(&spec, |_, _, _| Ok(())).unwrap();
+                let (w, _) = simulate(&spec, &mut |_: &Metrics| Ok(())).unwrap();
                 (w - &w_avg).norm()
             })
             .sum::<f64>()
@@ -256,12 +258,12 @@ fn coupled_and_two_phase_configs_agree() {
                 .replace("MODE", mode)
                 .replace("[init]", &format!("{extra}\n[init]")),
         );
-        let (w, json) = simulate(&spec, |_, _, _| Ok(())).unwrap();
+        let (w, json) = simulate(&spec, &mut |_: &Metrics| Ok(())).unwrap();
         (w, json, spec)
     };
     let (wc, jc, spec) = run("coupled", "");
     assert_eq!(spec.solver.method, Method::Rodas4, "{}", spec.solver_reason);
-    assert_eq!(jc["method"], "rodas4");
+    assert_eq!(jc.method, "rodas4");
     let (wt, _, _) = run("two-phase", "settle = \"ode\"");
     let (wf, _, _) = run("two-phase", "settle = \"closed-form\"");
     let moved = (&wt - &spec.w0).norm();
@@ -287,12 +289,12 @@ fn coupled_averaged_config_follows_averaged_lmser() {
         .replace("t_end = 300.0", "t_end = 10.0")
         .replace("output_dt = 300.0", "output_dt = 1.0");
     let spec = spec_from(&text);
-    let (wc, _) = simulate(&spec, |_, _, _| Ok(())).unwrap();
+    let (wc, _) = simulate(&spec, &mut |_: &Metrics| Ok(())).unwrap();
     let avg = LearningSpec {
         mode: Mode::Averaged,
         ..spec.clone()
     };
-    let (wa, _) = simulate(&avg, |_, _, _| Ok(())).unwrap();
+    let (wa, _) = simulate(&avg, &mut |_: &Metrics| Ok(())).unwrap();
     let rel = (&wc - &wa).norm() / wa.norm();
     assert!(rel < 5e-3, "coupled averaged vs LMSER averaged: {rel:e}");
 }

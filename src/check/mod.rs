@@ -12,7 +12,8 @@ use crate::data;
 use crate::data::{Dataset, Distribution, random_orthogonal};
 use crate::dynamics::rules::{Moment, Placement, Rule};
 use crate::error::Result;
-use crate::experiment::learning::{LearningSpec, Mode, simulate};
+use crate::executor::Metrics;
+use crate::experiment::learning::{LearningSpec, Mode, row_alignment, simulate};
 use crate::io::plot::{Figure, Series};
 use crate::model::activation::Activation;
 use crate::model::network::{Network, Top};
@@ -462,9 +463,9 @@ pub fn symmetry_breaking(starts: u64, t_end: f64) -> (Vec<SymmetryCount>, Vec<Se
             spec.solver.atol = 1e-12;
             let spectrum = spec.spectrum.clone();
             let mut curve = Vec::new();
-            let result = simulate(&spec, |t, w, _| {
-                let cos = alignment(w, &spectrum);
-                curve.push((t, (0..3).map(|i| cos[(i, i)]).fold(1.0, f64::min)));
+            let result = simulate(&spec, &mut |m: &Metrics| {
+                let cos = row_alignment(m, 3, 6).expect("3 x 6 nets record their overlaps");
+                curve.push((m.t(), cos.into_iter().fold(1.0, f64::min)));
                 Ok(())
             });
             if s == 0 {
@@ -510,7 +511,7 @@ pub fn tanh_symmetry(starts: u64, t_end: f64) -> Vec<SymmetryCount> {
             spec.solver.atol = 1e-9;
             spec.samples = Some(samples.clone());
             spec.spectrum = empirical.clone();
-            if let Ok((w, _)) = simulate(&spec, |_, _, _| Ok(())) {
+            if let Ok((w, _)) = simulate(&spec, &mut |_: &Metrics| Ok(())) {
                 count.add(&alignment(&w, &spec.spectrum), TANH_ALIGNED);
             }
         }
@@ -601,9 +602,9 @@ pub fn escape_times() -> Result<EscapeTimes> {
         let t_end = 4.0 + 1.2 * (1.0 / eps).ln() / mu;
         let s = averaged_spec(&dataset, Rule::lmser(), &ws + &dir * eps, t_end, 4000.0);
         let mut t_esc = f64::NAN;
-        simulate(&s, |t, _, row| {
-            if t_esc.is_nan() && row[1] < threshold {
-                t_esc = t;
+        simulate(&s, &mut |m: &Metrics| {
+            if t_esc.is_nan() && m.value("J") < threshold {
+                t_esc = m.t();
             }
             Ok(())
         })?;
@@ -654,15 +655,16 @@ pub fn lmser_vs_oja(starts: u64) -> Result<(CheckRow, Vec<Series>)> {
         for (name, rule) in [("lmser", Rule::lmser()), ("oja", Rule::Oja)] {
             let spec = averaged_spec(&dataset, rule, w0.clone(), 20.0, 400.0);
             let (mut hit, mut last, mut curve) = (f64::NAN, f64::INFINITY, Vec::new());
-            simulate(&spec, |t, _, row| {
-                if hit.is_nan() && row[3] < 1e-3 {
+            simulate(&spec, &mut |m: &Metrics| {
+                let (t, j) = (m.t(), m.value("J"));
+                if hit.is_nan() && m.value("subspace_error") < 1e-3 {
                     hit = t;
                 }
                 if name == "oja" {
-                    rise = rise.max(row[1] - last);
+                    rise = rise.max(j - last);
                 }
-                last = row[1];
-                curve.push((t, row[1]));
+                last = j;
+                curve.push((t, j));
                 Ok(())
             })?;
             if name == "lmser" {
@@ -743,14 +745,14 @@ output_dt = 1.0
         let spec = LearningSpec::from_config(&cfg)?;
         let mut curve = Vec::new();
         let start = std::time::Instant::now();
-        let (w, json) = simulate(&spec, |t, _, row| {
-            curve.push((t, row[1]));
+        let (w, report) = simulate(&spec, &mut |m: &Metrics| {
+            curve.push((m.t(), m.value("J")));
             Ok(())
         })?;
         costs.push(format!(
             "{label}: {:.3} s, {} rhs evals",
             start.elapsed().as_secs_f64(),
-            json["rhs_evals"]
+            report.rhs_evals.unwrap_or(0)
         ));
         series.push(Series::new(
             label,

@@ -36,11 +36,8 @@
 //! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`])
 //! take steps set by accuracy instead.
 
-use crate::error::{Error, Result};
 use crate::model::activation::Activation;
-use crate::model::network::{Network, Top};
-use crate::model::neurons::NeuronDynamics;
-use crate::solver::{self, Method, OdeSystem, SolverOptions, SolverStats, StopReason};
+use crate::solver::OdeSystem;
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView, DVectorViewMut};
 use std::cell::RefCell;
 
@@ -99,7 +96,7 @@ impl CoupledParams {
 }
 
 /// Scales entry i of v by a_i (when there are gains).
-fn scale_vec(v: &mut DVector<f64>, gains: Option<&DVector<f64>>) {
+pub(crate) fn scale_vec(v: &mut DVector<f64>, gains: Option<&DVector<f64>>) {
     if let Some(a) = gains {
         v.component_mul_assign(a);
     }
@@ -117,13 +114,13 @@ fn scale_rows<S: nalgebra::StorageMut<f64, nalgebra::Dyn, nalgebra::Dyn>>(
 
 /// Work vectors of [`rule_into`].
 #[derive(Debug, Clone)]
-struct RuleWork {
+pub(crate) struct RuleWork {
     e: DVector<f64>,    // x - W^T z      n0
     eps1: DVector<f64>, // S W e          n1
 }
 
 impl RuleWork {
-    fn new(n1: usize, n0: usize) -> Self {
+    pub(crate) fn new(n1: usize, n0: usize) -> Self {
         RuleWork {
             e: DVector::zeros(n0),
             eps1: DVector::zeros(n1),
@@ -132,7 +129,7 @@ impl RuleWork {
 }
 
 /// out = scale G(W, x, z) = scale [z e^T + S (W e) x^T], e = x - W^T z. No allocation.
-fn rule_into(
+pub(crate) fn rule_into(
     w: &DMatrixView<f64>,
     x: &DVector<f64>,
     z: &DVectorView<f64>,
@@ -194,7 +191,7 @@ pub fn unpack_state(y: &[f64], n1: usize) -> (DVector<f64>, DMatrix<f64>) {
     )
 }
 
-fn check_samples(samples: &DMatrix<f64>, n0: usize, t_p: f64) {
+pub(crate) fn check_samples(samples: &DMatrix<f64>, n0: usize, t_p: f64) {
     assert_eq!(samples.ncols(), n0, "samples must be rows of n0 values");
     assert!(t_p > 0.0, "the presentation time must be > 0");
 }
@@ -295,205 +292,6 @@ impl OdeSystem for CoupledSamples {
     fn divergence_hint(&self) -> String {
         "the weights blew up; start from smaller weights or raise tau_w".into()
     }
-}
-
-/// A sample sequence (rows of `samples`), each sample held for `hold`, the first one
-/// being sample number `first` of the run: row i is the input during
-/// [(first + i) hold, (first + i + 1) hold]. Times are computed from the sample's
-/// number, so a run split into blocks (or resumed) sees the same times.
-#[derive(Debug, Clone, Copy)]
-pub struct Presentations<'a> {
-    pub samples: &'a DMatrix<f64>,
-    pub hold: f64,
-    pub first: usize,
-}
-
-impl Presentations<'_> {
-    /// Start of presentation i.
-    fn start(&self, i: usize) -> f64 {
-        (self.first + i) as f64 * self.hold
-    }
-    /// End of presentation i.
-    fn end(&self, i: usize) -> f64 {
-        (self.first + i + 1) as f64 * self.hold
-    }
-}
-
-/// Runs the coupled system from the flat state y0 = (z0, vec W0) over the
-/// presentations, integrated one presentation at a time with the method, tolerances,
-/// step limits, divergence bound and interrupt flag of `opts` (its t_end and
-/// output_dt are replaced by the presentation interval). Calls `callback(t, z, W)` at
-/// each presentation end. Returns the final state and the solver counters summed over
-/// the presentations.
-pub fn run_samples(
-    sys: &mut CoupledSamples,
-    y0: &[f64],
-    p: &Presentations,
-    opts: &SolverOptions,
-    mut callback: impl FnMut(f64, &[f64], &DMatrix<f64>) -> Result<()>,
-) -> Result<(Vec<f64>, SolverStats)> {
-    let (n1, n0) = sys.shape();
-    let (samples, t_p) = (p.samples, p.hold);
-    check_samples(samples, n0, t_p);
-    assert_eq!(y0.len(), sys.dim(), "y0 must be (z, vec W)");
-    let mut y = y0.to_vec();
-    let mut total = SolverStats::start(0.0);
-    let mut w = DMatrix::zeros(n1, n0);
-    let mut x = vec![0.0; n0];
-    let mut o = opts.clone();
-    o.steady_tol = 0.0;
-    for (i, row) in samples.row_iter().enumerate() {
-        for (xj, v) in x.iter_mut().zip(row.iter()) {
-            *xj = *v;
-        }
-        sys.set_input(&x);
-        let t0 = p.start(i);
-        o.t_end = p.end(i);
-        o.output_dt = t_p;
-        let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };
-        let (y1, s) = solver::integrate(&*sys, t0, &y, &o, &mut quiet)?;
-        y = y1;
-        total.add(&s);
-        w.as_mut_slice().copy_from_slice(&y[n1..]);
-        callback(o.t_end, &y[..n1], &w)?;
-    }
-    Ok((y, total))
-}
-
-// ---------------------------------------------------------------------------------
-// 2. Two-phase: settle, then one weight step per sample
-// ---------------------------------------------------------------------------------
-
-/// How the neurons settle before each weight step of [`two_phase`].
-#[derive(Debug, Clone)]
-pub enum Settling {
-    /// The closed-form fixed point z* = A W x of linear units.
-    FixedPoint,
-    /// Integrate the neuron ODE of [`NeuronDynamics`] from the previous activity
-    /// until ||dz/dt|| < `opts.steady_tol` (which must be > 0); failing to get there
-    /// by `opts.t_end` is an error. For one linear layer ||dz/dt|| = ||z - z*|| / tau,
-    /// so the settled z is within tau * steady_tol of z*.
-    Ode(SolverOptions),
-}
-
-impl Settling {
-    /// ODE settling to ||z - z*|| < `tol` with Dopri5: steady_tol = tol / tau,
-    /// checked every tau, at most 100 tau of settling time.
-    pub fn ode(tau: f64, tol: f64) -> Settling {
-        assert!(tau > 0.0 && tol > 0.0, "tau and tol must be > 0");
-        let mut o = SolverOptions::new(Method::Dopri5, 100.0 * tau);
-        o.output_dt = tau;
-        o.rtol = 1e-6;
-        o.atol = 1e-3 * tol;
-        o.steady_tol = tol / tau;
-        Settling::Ode(o)
-    }
-}
-
-/// The two-phase scheme of the slides over the presentations: for each sample x,
-/// settle z (per `settling`), then W += (hold / tau_w) G(W, x, z). y0 = (z0, vec W0)
-/// as for [`CoupledSamples`] (z0 is where ODE settling starts; the neurons then carry
-/// their activity from one sample to the next). `limits` gives the divergence bound
-/// and the interrupt flag. Calls `callback(t, z, W)` after each weight step, at the
-/// presentation's end. Returns the final (z, vec W) and the settling integrator's
-/// counters summed over the samples (all zero for [`Settling::FixedPoint`]; settling
-/// time is internal, not on the t axis).
-pub fn two_phase(
-    params: &CoupledParams,
-    y0: &[f64],
-    p: &Presentations,
-    settling: &Settling,
-    limits: &SolverOptions,
-    mut callback: impl FnMut(f64, &[f64], &DMatrix<f64>) -> Result<()>,
-) -> Result<(Vec<f64>, SolverStats)> {
-    let (samples, t_p) = (p.samples, p.hold);
-    let n0 = samples.ncols();
-    assert!(
-        y0.len().is_multiple_of(n0 + 1) && !y0.is_empty(),
-        "y0 must be (z, vec W)"
-    );
-    let n1 = y0.len() / (n0 + 1);
-    check_samples(samples, n0, t_p);
-    if let Some(a) = &params.gains {
-        assert_eq!(a.len(), n1, "one gain per unit");
-    }
-    let (mut z, mut w) = unpack_state(y0, n1);
-    let mut g = DMatrix::zeros(n1, n0);
-    let mut work = RuleWork::new(n1, n0);
-    let mut x = DVector::zeros(n0);
-    let mut total = SolverStats::start(0.0);
-    let step = t_p / params.tau_w;
-    for (i, row) in samples.row_iter().enumerate() {
-        x.copy_from(&row.transpose());
-        let t = p.end(i);
-        match settling {
-            Settling::FixedPoint => {
-                z.gemv(1.0, &w, &x, 0.0);
-                scale_vec(&mut z, params.gains.as_ref());
-            }
-            Settling::Ode(opts) => {
-                assert!(opts.steady_tol > 0.0, "ODE settling needs steady_tol > 0");
-                let net = Network::new(
-                    vec![n0, n1],
-                    vec![w.clone()],
-                    vec![params.activation()],
-                    vec![params.tau],
-                    Top::Free,
-                )?;
-                let nd = NeuronDynamics::new(net, x.clone());
-                let mut quiet = |_: f64, _: &[f64], _: &[f64]| -> Result<()> { Ok(()) };
-                let opts = SolverOptions {
-                    interrupt: limits.interrupt.clone(),
-                    ..opts.clone()
-                };
-                let (z1, s) = solver::integrate(&nd, 0.0, z.as_slice(), &opts, &mut quiet)
-                    .map_err(|e| match e {
-                        // Settling runs on its own clock; report the learning time.
-                        Error::Interrupted { .. } => Error::Interrupted { time: t - t_p },
-                        other => other,
-                    })?;
-                if s.stop != StopReason::SteadyState {
-                    return Err(Error::SolverFailed {
-                        time: t,
-                        reason: format!(
-                            "the neurons did not settle to ||dz/dt|| < {:e} within {} time units",
-                            opts.steady_tol, opts.t_end
-                        ),
-                        hint: "raise the settling time or loosen the settling tolerance".into(),
-                    });
-                }
-                z.copy_from_slice(&z1);
-                total.add(&s);
-            }
-        }
-        rule_into(
-            &w.as_view(),
-            &x,
-            &z.as_view(),
-            params.gains.as_ref(),
-            step,
-            &mut work,
-            &mut g.as_view_mut(),
-        );
-        w += &g;
-        if let Some(v) = w
-            .iter()
-            .find(|v| solver::beyond(**v, limits.divergence_bound))
-        {
-            return Err(Error::Diverged {
-                time: t,
-                quantity: "W".into(),
-                value: *v,
-                hint: "the weight step t_p / tau_w is too large; raise tau_w".into(),
-            });
-        }
-        if solver::interrupted(limits) {
-            return Err(Error::Interrupted { time: t });
-        }
-        total.t_final = t;
-        callback(t, z.as_slice(), &w)?;
-    }
-    Ok((pack_state(z.as_slice(), &w), total))
 }
 
 // ---------------------------------------------------------------------------------

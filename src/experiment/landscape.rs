@@ -1,72 +1,142 @@
 //! `kind = "landscape"`: every critical set of the one-layer LMSER landscape
-//! (Theorem 2, THEORY.md section 3), checked for stationarity and classified by the
+//! (Theorem 2, docs/theory.md §3), checked for stationarity and classified by the
 //! eigenvalues of the Hessian of J.
 
-use super::{Run, RunOptions, RunReport};
+use super::{Kind, Run, RunOptions};
 use crate::analysis::{CriticalKind, Spectrum, landscape_until, predicted_saddles};
 use crate::error::Result;
 use crate::io::config::{Config, positive};
-use crate::io::output::write_atomic;
-use serde_json::json;
+use crate::io::output::write_csv;
+use nalgebra::DMatrix;
+use serde::Serialize;
 
 /// Largest n0 enumerated (the number of subsets grows like C(n0, n1)).
 pub const MAX_N0: usize = 14;
 
-/// Runs a landscape experiment: writes `critical_points.csv` and the summary.
-pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
-    super::reject_sections(cfg, &["input", "initial", "learning", "init"])?;
-    if cfg.raw.data.as_ref().is_some_and(|d| d.n_samples.is_some()) {
-        return Err(cfg.err(
-            "data.n_samples",
-            "is not used by kind = \"landscape\"; remove it",
-        ));
+/// The landscape kind.
+pub(crate) struct Landscape;
+
+/// A landscape experiment ready to run: Sigma, its spectrum, the sizes and the
+/// Hessian's zero tolerance.
+pub struct LandscapeSpec {
+    pub sigma: DMatrix<f64>,
+    pub spectrum: Spectrum,
+    pub n0: usize,
+    pub n1: usize,
+    pub zero_tol: f64,
+}
+
+impl Kind for Landscape {
+    type Spec = LandscapeSpec;
+
+    fn spec(cfg: &Config) -> Result<LandscapeSpec> {
+        LandscapeSpec::from_config(cfg)
     }
-    let layers = &cfg.raw.network.layers;
-    if layers.len() != 2 || layers.contains(&0) || layers[1] >= layers[0] {
-        return Err(cfg.err(
-            "network.layers",
-            format!("the landscape needs one layer [n0, n1] with 1 <= n1 < n0 (got {layers:?})"),
-        ));
+
+    fn run(s: &LandscapeSpec, run: &mut Run, opts: &RunOptions) -> Result<()> {
+        let stop = || {
+            opts.interrupt
+                .as_ref()
+                .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
+        };
+        let points = landscape_until(&s.sigma, s.n1, s.zero_tol, &stop);
+        if stop() {
+            return Err(crate::Error::Interrupted { time: 0.0 });
+        }
+        write_points(run, &points, &s.spectrum, s.n0, s.n1, s.zero_tol)
     }
-    let (n0, n1) = (layers[0], layers[1]);
-    if n0 > MAX_N0 {
-        return Err(cfg.err(
-            "network.layers",
-            format!("n0 = {n0} is too large to enumerate; use n0 <= {MAX_N0}"),
-        ));
+}
+
+impl LandscapeSpec {
+    /// Builds the spec from a config (reads every file it names).
+    pub fn from_config(cfg: &Config) -> Result<LandscapeSpec> {
+        super::reject_sections(cfg, &["input", "initial", "learning", "init"])?;
+        if cfg.raw.data.as_ref().is_some_and(|d| d.n_samples.is_some()) {
+            return Err(cfg.err(
+                "data.n_samples",
+                "is not used by kind = \"landscape\"; remove it",
+            ));
+        }
+        let layers = &cfg.raw.network.layers;
+        if layers.len() != 2 || layers.contains(&0) || layers[1] >= layers[0] {
+            return Err(cfg.err(
+                "network.layers",
+                format!(
+                    "the landscape needs one layer [n0, n1] with 1 <= n1 < n0 (got {layers:?})"
+                ),
+            ));
+        }
+        let (n0, n1) = (layers[0], layers[1]);
+        if n0 > MAX_N0 {
+            return Err(cfg.err(
+                "network.layers",
+                format!("n0 = {n0} is too large to enumerate; use n0 <= {MAX_N0}"),
+            ));
+        }
+        let dataset = super::learning::dataset_from(cfg, n0)?;
+        let sigma = dataset.sigma();
+        let spec = Spectrum::of(sigma);
+        let lam1 = spec.values[0];
+        let zero_tol = match cfg.raw.landscape.as_ref().and_then(|l| l.zero_tol) {
+            Some(t) => positive(cfg, "landscape.zero_tol", t)?,
+            None => 1e-6 * lam1,
+        };
+        let gaps = spec
+            .values
+            .as_slice()
+            .windows(2)
+            .map(|w| w[0] - w[1])
+            .fold(f64::MAX, f64::min);
+        if gaps <= 1e-9 * lam1 || spec.values[n0 - 1] <= 0.0 {
+            return Err(cfg.err(
+                "data",
+                "Theorem 2 needs distinct positive eigenvalues of Sigma; perturb repeated ones",
+            ));
+        }
+        Ok(LandscapeSpec {
+            sigma: sigma.clone(),
+            spectrum: spec,
+            n0,
+            n1,
+            zero_tol,
+        })
     }
-    let dataset = super::learning::dataset_from(cfg, n0)?;
-    let sigma = dataset.sigma();
-    let spec = Spectrum::of(sigma);
-    let lam1 = spec.values[0];
-    let zero_tol = match cfg.raw.landscape.as_ref().and_then(|l| l.zero_tol) {
-        Some(t) => positive(cfg, "landscape.zero_tol", t)?,
-        None => 1e-6 * lam1,
-    };
-    let gaps = spec
-        .values
-        .as_slice()
-        .windows(2)
-        .map(|w| w[0] - w[1])
-        .fold(f64::MAX, f64::min);
-    if gaps <= 1e-9 * lam1 || spec.values[n0 - 1] <= 0.0 {
-        return Err(cfg.err(
-            "data",
-            "Theorem 2 needs distinct positive eigenvalues of Sigma; perturb repeated ones",
-        ));
-    }
-    let mut run = Run::start(cfg, opts)?;
-    let stop = || {
-        opts.interrupt
-            .as_ref()
-            .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
-    };
-    let points = landscape_until(sigma, n1, zero_tol, &stop);
-    if stop() {
-        return run.finish(Err(crate::Error::Interrupted { time: 0.0 }));
-    }
-    let outcome = write_points(&mut run, &points, &spec, n0, n1, zero_tol);
-    run.finish(outcome)
+}
+
+/// `landscape` in `summary.json`.
+#[derive(Serialize)]
+struct LandscapeResults<'a> {
+    n0: usize,
+    n1: usize,
+    eigenvalues: &'a [f64],
+    critical_sets: usize,
+    minima: Vec<String>,
+    principal_subset: String,
+    saddles: usize,
+    saddles_predicted: u64,
+    maxima: usize,
+    max_grad_norm: f64,
+    #[serde(rename = "max_abs_J_minus_predicted")]
+    max_abs_j_minus_predicted: f64,
+    hessian: HessianMethod,
+    theorem2_holds: bool,
+}
+
+/// How the Hessian was computed.
+#[derive(Serialize)]
+struct HessianMethod {
+    method: &'static str,
+    step: f64,
+    zero_tol: f64,
+}
+
+/// 1-based indices joined by `-` (empty for W = 0).
+fn subset_name(subset: &[usize]) -> String {
+    subset
+        .iter()
+        .map(|i| (i + 1).to_string())
+        .collect::<Vec<_>>()
+        .join("-")
 }
 
 /// critical_points.csv and the landscape summary.
@@ -79,30 +149,37 @@ fn write_points(
     zero_tol: f64,
 ) -> Result<()> {
     let lam1 = spec.values[0];
-    let mut csv = String::from(
-        "subset,J,grad_norm,n_negative,n_zero,n_positive,kind,hessian_eigenvalues,J_predicted\n",
-    );
+    let header = [
+        "subset",
+        "J",
+        "grad_norm",
+        "n_negative",
+        "n_zero",
+        "n_positive",
+        "kind",
+        "hessian_eigenvalues",
+        "J_predicted",
+    ];
+    let mut records = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
     for p in points {
-        let subset: Vec<String> = p.subset.iter().map(|i| (i + 1).to_string()).collect();
         let mu: Vec<String> = p
             .hessian_eigenvalues
             .iter()
             .map(|m| format!("{m:.10e}"))
             .collect();
-        csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
-            subset.join("-"),
-            p.j,
-            p.grad_norm,
-            p.n_negative,
-            p.n_zero,
-            p.n_positive,
-            p.kind.name(),
+        records.push(vec![
+            subset_name(&p.subset),
+            p.j.to_string(),
+            p.grad_norm.to_string(),
+            p.n_negative.to_string(),
+            p.n_zero.to_string(),
+            p.n_positive.to_string(),
+            p.kind.name().to_string(),
             mu.join(" "),
-            p.j_predicted
-        ));
+            p.j_predicted.to_string(),
+        ]);
     }
-    write_atomic(&run.dir().file("critical_points.csv"), csv.as_bytes())?;
+    write_csv(&run.dir().file("critical_points.csv"), records)?;
     let count = |k: CriticalKind| points.iter().filter(|p| p.kind == k).count();
     let max_grad = points.iter().map(|p| p.grad_norm).fold(0.0, f64::max);
     let max_j_err = points
@@ -112,36 +189,43 @@ fn write_points(
     let minima: Vec<String> = points
         .iter()
         .filter(|p| p.kind == CriticalKind::Minimum)
-        .map(|p| {
-            p.subset
-                .iter()
-                .map(|i| (i + 1).to_string())
-                .collect::<Vec<_>>()
-                .join("-")
-        })
+        .map(|p| subset_name(&p.subset))
         .collect();
-    let principal = (1..=n1)
-        .map(|i| i.to_string())
-        .collect::<Vec<_>>()
-        .join("-");
+    let principal = subset_name(&(0..n1).collect::<Vec<_>>());
     let predicted = predicted_saddles(n0, n1);
     let verdict = count(CriticalKind::Saddle) as u64 == predicted
         && minima == vec![principal.clone()]
         && count(CriticalKind::Maximum) == 1
         && max_grad < 1e-9 * lam1.max(1.0);
-    run.set(
-        "landscape",
-        json!({
-            "n0": n0, "n1": n1, "eigenvalues": spec.values.as_slice(),
-            "critical_sets": points.len(),
-            "minima": minima, "principal_subset": principal,
-            "saddles": count(CriticalKind::Saddle), "saddles_predicted": predicted,
-            "maxima": count(CriticalKind::Maximum),
-            "max_grad_norm": max_grad, "max_abs_J_minus_predicted": max_j_err,
-            "hessian": {"method": "central differences of the analytic gradient",
-                        "step": crate::analysis::HESSIAN_STEP, "zero_tol": zero_tol},
-            "theorem2_holds": verdict,
-        }),
-    );
+    let results = LandscapeResults {
+        n0,
+        n1,
+        eigenvalues: spec.values.as_slice(),
+        critical_sets: points.len(),
+        minima,
+        principal_subset: principal,
+        saddles: count(CriticalKind::Saddle),
+        saddles_predicted: predicted,
+        maxima: count(CriticalKind::Maximum),
+        max_grad_norm: max_grad,
+        max_abs_j_minus_predicted: max_j_err,
+        hessian: HessianMethod {
+            method: "central differences of the analytic gradient",
+            step: crate::analysis::HESSIAN_STEP,
+            zero_tol,
+        },
+        theorem2_holds: verdict,
+    };
+    run.say(format!(
+        "  {} critical sets: minima {:?} (predicted [{}]), {} saddles (predicted {}), {} maxima (predicted 1); Theorem 2 holds: {}",
+        results.critical_sets,
+        results.minima,
+        results.principal_subset,
+        results.saddles,
+        results.saddles_predicted,
+        results.maxima,
+        verdict
+    ));
+    run.set("landscape", &results);
     Ok(())
 }

@@ -94,11 +94,6 @@ pub fn read_vector(path: &Path, n: usize) -> Result<DVector<f64>> {
 
 /// Writes a matrix as CSV (no header) in the format [`read_matrix`] reads.
 pub fn write_matrix(path: &Path, m: &DMatrix<f64>) -> Result<()> {
-    let mut text = String::new();
-    for i in 0..m.nrows() {
-        let row: Vec<String> = m.row(i).iter().map(|v| format!("{v}")).collect();
-        text.push_str(&row.join(","));
-        text.push('\n');
-    }
-    crate::io::output::write_atomic(path, text.as_bytes())
+    let rows = (0..m.nrows()).map(|i| m.row(i).iter().map(|v| v.to_string()).collect::<Vec<_>>());
+    crate::io::output::write_csv(path, rows)
 }

@@ -23,6 +23,25 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     write().map_err(|e| Error::output(path, e))
 }
 
+/// Writes records of text fields as one CSV file (quoted where needed, by the csv
+/// crate), atomically.
+pub fn write_csv<R, F>(path: &Path, records: R) -> Result<()>
+where
+    R: IntoIterator<Item = F>,
+    F: IntoIterator,
+    F::Item: AsRef<[u8]>,
+{
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in records {
+        w.write_record(r)
+            .map_err(|e| Error::output(path, std::io::Error::other(e)))?;
+    }
+    let bytes = w
+        .into_inner()
+        .map_err(|e| Error::output(path, std::io::Error::other(e.to_string())))?;
+    write_atomic(path, &bytes)
+}
+
 /// The output directory of one run.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -58,15 +77,15 @@ impl RunDir {
     }
 
     /// Writes `summary.json` atomically.
-    pub fn write_summary(&self, summary: &serde_json::Value) -> Result<()> {
-        let text = serde_json::to_string_pretty(summary).expect("JSON values serialize");
+    pub fn write_summary(&self, summary: &crate::io::summary::Summary) -> Result<()> {
+        let text = serde_json::to_string_pretty(summary).expect("summaries serialize");
         write_atomic(&self.file("summary.json"), text.as_bytes())
     }
 }
 
 /// Rows waiting to be written, shared with the flusher thread.
 struct Pending {
-    text: String,
+    text: Vec<u8>,
     file: File,
     error: Option<std::io::Error>,
 }
@@ -77,7 +96,7 @@ impl Pending {
         if self.text.is_empty() || self.error.is_some() {
             return;
         }
-        match self.file.write_all(self.text.as_bytes()) {
+        match self.file.write_all(&self.text) {
             Ok(()) => self.text.clear(),
             Err(e) => self.error = Some(e),
         }
@@ -94,6 +113,7 @@ pub const FLUSH_INTERVAL: Duration = Duration::from_millis(500);
 /// last fragment.
 pub struct CsvStream {
     path: PathBuf,
+    fields: Vec<String>,
     pending: Arc<Mutex<Pending>>,
     stop: Arc<AtomicBool>,
     flusher: Option<std::thread::JoinHandle<()>>,
@@ -104,7 +124,7 @@ impl CsvStream {
     pub fn create(path: &Path, header: &[String]) -> Result<CsvStream> {
         let file = File::create(path).map_err(|e| Error::output(path, e))?;
         let mut s = Self::start(path, file);
-        s.pending.lock().expect("flusher never panics").text = header.join(",") + "\n";
+        s.record(header.iter().map(String::as_str))?;
         s.flush()?;
         Ok(s)
     }
@@ -120,7 +140,7 @@ impl CsvStream {
 
     fn start(path: &Path, file: File) -> CsvStream {
         let pending = Arc::new(Mutex::new(Pending {
-            text: String::new(),
+            text: Vec::new(),
             file,
             error: None,
         }));
@@ -136,6 +156,7 @@ impl CsvStream {
         });
         CsvStream {
             path: path.to_path_buf(),
+            fields: Vec::new(),
             pending,
             stop,
             flusher: Some(flusher),
@@ -152,16 +173,31 @@ impl CsvStream {
     /// Appends one row of numbers (shortest round-trip formatting).
     pub fn row(&mut self, values: &[f64]) -> Result<()> {
         use std::fmt::Write as _;
+        let mut fields = std::mem::take(&mut self.fields);
+        fields.resize(values.len(), String::new());
+        for (f, v) in fields.iter_mut().zip(values) {
+            f.clear();
+            let _ = write!(f, "{v}");
+        }
+        let r = self.record(fields.iter().map(String::as_str));
+        self.fields = fields;
+        r
+    }
+
+    /// Appends one record of text fields.
+    pub fn record<'a>(&mut self, fields: impl IntoIterator<Item = &'a str>) -> Result<()> {
         let pending = self.pending.clone();
         let mut p = pending.lock().expect("flusher never panics");
         self.check(&mut p)?;
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                p.text.push(',');
-            }
-            let _ = write!(p.text, "{v}");
+        {
+            // The csv crate formats the record (quoting where needed) into the buffer.
+            let mut w = csv::WriterBuilder::new()
+                .buffer_capacity(1024)
+                .from_writer(&mut p.text);
+            let io = |e: csv::Error| Error::output(&self.path, std::io::Error::other(e));
+            w.write_record(fields).map_err(io)?;
+            w.flush().map_err(|e| Error::output(&self.path, e))?;
         }
-        p.text.push('\n');
         if p.text.len() > 1 << 20 {
             p.write_out();
         }

@@ -108,29 +108,50 @@ impl<S: OdeSystem> Driver<S> {
 
     fn at(sys: S, p: ResumePoint, count: bool, opts: &SolverOptions) -> Result<Self> {
         let n = sys.dim();
-        assert_eq!(p.y.len(), n, "initial state has the wrong dimension");
-        if opts.method == Method::FixedPoint && !sys.discrete_step(&mut p.y.clone()) {
+        let mut d = Driver {
+            sys,
+            opts: opts.clone(),
+            t0: p.t0,
+            t: p.t,
+            index: 0,
+            h: 0.0,
+            y: Vec::new(),
+            dy: vec![0.0; n],
+            stats: p.stats,
+            rk4: None,
+            implicit: None,
+        };
+        d.jump(p, count)?;
+        Ok(d)
+    }
+
+    /// Continues from `point` (an output of an earlier run of the same system and
+    /// options), which is not counted again.
+    pub fn restore(&mut self, point: &ResumePoint) -> Result<()> {
+        self.jump(point.clone(), false)
+    }
+
+    /// Polls `flag` after every step (see [`SolverOptions::interrupt`]).
+    pub fn set_interrupt(&mut self, flag: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>) {
+        self.opts.interrupt = flag;
+    }
+
+    fn jump(&mut self, p: ResumePoint, count: bool) -> Result<()> {
+        assert_eq!(
+            p.y.len(),
+            self.sys.dim(),
+            "initial state has the wrong dimension"
+        );
+        if self.opts.method == Method::FixedPoint && !self.sys.discrete_step(&mut p.y.clone()) {
             return Err(Error::SolverFailed {
                 time: p.t,
                 reason: "this system has no discrete fixed-point form".into(),
                 hint: "choose dopri5, dop853 or rk4".into(),
             });
         }
-        let mut d = Driver {
-            sys,
-            opts: opts.clone(),
-            t0: p.t0,
-            t: p.t,
-            index: p.index,
-            h: p.h,
-            y: p.y,
-            dy: vec![0.0; n],
-            stats: p.stats,
-            rk4: None,
-            implicit: None,
-        };
-        d.evaluate(count)?;
-        Ok(d)
+        (self.t0, self.t, self.index, self.h, self.y, self.stats) =
+            (p.t0, p.t, p.index, p.h, p.y, p.stats);
+        self.evaluate(count)
     }
 
     /// Checks the state at the output time and evaluates dy/dt there; counts the

@@ -1,12 +1,12 @@
 //! `[learning]` configs to a [`LearningSpec`]: the dataset, rule, mode, initial
 //! weights and solver options of a one-layer learning run.
 
-use super::{check_gains, solver_from, stream};
 use crate::analysis::{Spectrum, critical_weights};
 use crate::data;
 use crate::data::{Dataset, Distribution};
 use crate::dynamics::rules::{Moment, Placement, Rule};
 use crate::error::{Error, Result};
+use crate::experiment::{check_gains, solver_from, stream};
 use crate::io::config::{Config, positive};
 use crate::solver::{self, SolverOptions};
 use nalgebra::{DMatrix, DVector};

@@ -1,212 +1,153 @@
 //! `kind = "perceptron"`: the neuron dynamics of a fixed net with the input clamped,
-//! recording the Lyapunov energy E and the slides' printed J_net (Theorem 1).
-
-use super::{Recorder, Run, RunOptions, RunReport, network_from, solver_from, stream, vector_from};
-use crate::error::Result;
-use crate::io::config::Config;
-use crate::io::output::Decimator;
-use crate::io::plot::{Figure, Series};
-use crate::model::neurons::NeuronDynamics;
-use crate::solver::{self, Observer, OdeSystem, ResumePoint, SolverOptions, StopReason};
-use serde_json::json;
-
-/// At most this many units get their own `z{k}_{j}` columns.
-pub const MAX_UNIT_COLUMNS: usize = 64;
+//! recording the Lyapunov energy E and the slides' printed J_net (Theorem 1,
+//! docs/theory.md §1).
 
 mod spec;
 pub use spec::*;
 
-/// Largest increase between consecutive values and how many exceed a tolerance.
-#[derive(Debug, Clone, Copy)]
-struct Monotonicity {
-    first: f64,
-    last: f64,
-    max_increase: f64,
-    increases: u64,
+use super::{EnergyVerdict, Kind, PlotBuffer, Progress, Run, RunOptions};
+use crate::error::Result;
+use crate::executor::{Executor, OdeStepper, Probe};
+use crate::io::config::Config;
+use crate::io::plot::{Figure, Series};
+use crate::io::summary::SolverReport;
+use crate::model::neurons::NeuronDynamics;
+use crate::solver::{OdeSystem, StopReason, norm};
+use serde::Serialize;
+
+/// At most this many units get their own `z{k}_{j}` columns.
+pub const MAX_UNIT_COLUMNS: usize = 64;
+
+/// The perceptron kind.
+pub(crate) struct Perceptron;
+
+/// The metrics of a neuron state: E, the printed J_net, dE/dt, ||dz/dt|| and (for
+/// nets of at most [`MAX_UNIT_COLUMNS`] units) every activity.
+pub struct EnergyProbe<'a> {
+    dynamics: &'a NeuronDynamics,
 }
 
-impl Monotonicity {
-    fn new() -> Self {
-        Monotonicity {
-            first: f64::NAN,
-            last: f64::NAN,
-            max_increase: 0.0,
-            increases: 0,
-        }
-    }
-    fn push(&mut self, v: f64, tol: f64) {
-        if self.first.is_nan() {
-            self.first = v;
-        }
-        let d = v - self.last;
-        if d > 0.0 {
-            self.max_increase = self.max_increase.max(d);
-            if d > tol {
-                self.increases += 1;
-            }
-        }
-        self.last = v;
-    }
-    fn json(&self, tol: f64) -> serde_json::Value {
-        json!({
-            "initial": self.first,
-            "final": self.last,
-            "max_increase": self.max_increase,
-            "increases_above_tolerance": self.increases,
-            "monotone": self.max_increase <= tol,
-        })
+impl<'a> EnergyProbe<'a> {
+    /// The probe of `dynamics`.
+    pub fn new(dynamics: &'a NeuronDynamics) -> Self {
+        EnergyProbe { dynamics }
     }
 }
 
-/// The Theorem 1 verdict over the rows of a run: E (column 1) and the printed J_net
-/// (column 2). Solver noise can move E by about rtol relative to its size, so an
-/// increase counts only above `rel` times the largest |E| seen.
-struct EnergyVerdict {
-    e: Monotonicity,
-    printed: Monotonicity,
-    scale: f64,
-    rel: f64,
+impl Probe for EnergyProbe<'_> {
+    fn names(&self) -> Vec<String> {
+        let d = self.dynamics;
+        let mut h: Vec<String> = ["E", "E_printed", "dE_dt", "dz_norm"]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if d.dim() <= MAX_UNIT_COLUMNS {
+            h.extend((0..d.dim()).map(|i| d.state_name(i)));
+        }
+        h
+    }
+
+    fn values(&mut self, _t: f64, z: &[f64], dz: &[f64], row: &mut Vec<f64>) {
+        let d = self.dynamics;
+        row.extend([d.energy(z), d.printed_energy(z), d.energy_rate(z), norm(dz)]);
+        if z.len() <= MAX_UNIT_COLUMNS {
+            row.extend_from_slice(z);
+        }
+    }
 }
 
-impl EnergyVerdict {
-    fn new(spec: &SolverOptions) -> Self {
-        let rel = if spec.method.is_adaptive() {
-            (10.0 * spec.rtol).max(1e-9)
+/// `final` in the summary of a perceptron run.
+#[derive(Serialize)]
+struct Final<'a> {
+    t: f64,
+    #[serde(rename = "E")]
+    e: f64,
+    #[serde(rename = "E_printed")]
+    e_printed: f64,
+    dz_norm: f64,
+    z: &'a [f64],
+}
+
+/// `linear_stability` in the summary.
+#[derive(Serialize)]
+struct LinearStability {
+    #[serde(rename = "min_eigenvalue_of_I_minus_T")]
+    min_eigenvalue: f64,
+    stable: bool,
+}
+
+impl Kind for Perceptron {
+    type Spec = PerceptronSpec;
+
+    fn spec(cfg: &Config) -> Result<PerceptronSpec> {
+        PerceptronSpec::from_config(cfg)
+    }
+
+    fn run(spec: &PerceptronSpec, run: &mut Run, opts: &RunOptions) -> Result<()> {
+        let dynamics = &spec.dynamics;
+        let solver = &spec.solver;
+        let stepper = OdeStepper::new(dynamics, 0.0, &spec.z0, solver, EnergyProbe::new(dynamics))?;
+        let rel = if solver.method.is_adaptive() {
+            (10.0 * solver.rtol).max(1e-9)
         } else {
             1e-9
         };
-        EnergyVerdict {
-            e: Monotonicity::new(),
-            printed: Monotonicity::new(),
-            scale: 1.0,
-            rel,
+        let mut verdict = EnergyVerdict::new(rel);
+        let mut plot = PlotBuffer::new();
+        let mut progress = Progress::new(opts.quiet, solver.t_end);
+        let (stepper, result) = Executor::new(stepper)
+            .observe(&mut verdict)
+            .observe(&mut plot)
+            .observe(&mut progress)
+            .interrupt(opts.interrupt.clone())
+            .journal(run.journal())
+            .run();
+        drop(progress);
+        let v = verdict.verdict();
+        for (name, m) in [("E", &v.e), ("E_printed", &v.printed)] {
+            run.say(format!(
+                "  {name:<10} monotone: {:<5}  largest increase: {:.3e}",
+                m.monotone, m.max_increase
+            ));
         }
-    }
-    fn push(&mut self, row: &[f64]) {
-        self.scale = self.scale.max(row[1].abs()).max(row[2].abs());
-        self.e.push(row[1], self.rel * self.scale);
-        self.printed.push(row[2], self.rel * self.scale);
-    }
-    fn json(&self) -> serde_json::Value {
-        let tol = self.rel * self.scale;
-        json!({
-            "claim": "E never increases along trajectories (Theorem 1, THEORY.md section 1)",
-            "tolerance": tol,
-            "E": self.e.json(tol),
-            "E_printed": self.printed.json(tol),
-        })
-    }
-}
-
-/// Records rows and offers every output as a resume point.
-struct PerceptronObserver<'r, 'a> {
-    dyn_: &'r NeuronDynamics,
-    rec: &'r mut Recorder<'a>,
-    row: Vec<f64>,
-}
-
-impl Observer for PerceptronObserver<'_, '_> {
-    fn observe(&mut self, t: f64, z: &[f64], dz: &[f64]) -> Result<()> {
-        let d = self.dyn_;
-        self.row.clear();
-        self.row.extend([
-            t,
-            d.energy(z),
-            d.printed_energy(z),
-            d.energy_rate(z),
-            norm(dz),
-        ]);
-        if z.len() <= MAX_UNIT_COLUMNS {
-            self.row.extend_from_slice(z);
+        run.set("theorem1", &v);
+        if let Some(m) = dynamics.linear_stability_margin() {
+            let stability = LinearStability {
+                min_eigenvalue: m,
+                stable: m > 0.0,
+            };
+            run.set("linear_stability", &stability);
         }
-        self.rec.record(&self.row)
-    }
-    fn wants_resume_points(&self) -> bool {
-        true
-    }
-    fn resume_point(&mut self, point: &ResumePoint) -> Result<()> {
-        self.rec.checkpoint(point.t, json!(point))
-    }
-}
-
-/// CSV header of a perceptron run.
-pub fn header(dyn_: &NeuronDynamics) -> Vec<String> {
-    let mut h: Vec<String> = ["t", "E", "E_printed", "dE_dt", "dz_norm"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect();
-    if dyn_.dim() <= MAX_UNIT_COLUMNS {
-        h.extend((0..dyn_.dim()).map(|i| dyn_.state_name(i)));
-    }
-    h
-}
-
-/// Runs a perceptron experiment and writes its outputs.
-pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
-    let mut spec = PerceptronSpec::from_config(cfg)?;
-    spec.solver.interrupt = opts.interrupt.clone();
-    let mut run = Run::start(cfg, opts)?;
-    let outcome = record(&mut run, cfg, opts, &spec);
-    run.finish(outcome)
-}
-
-/// Everything after the run directory exists; any error ends up in the summary.
-fn record(run: &mut Run, cfg: &Config, opts: &RunOptions, spec: &PerceptronSpec) -> Result<()> {
-    let resume: Option<ResumePoint> = run.resumed()?;
-    let dyn_ = &spec.dynamics;
-    let head = header(dyn_);
-    let mut verdict = EnergyVerdict::new(&spec.solver);
-    let mut track = |row: &[f64]| verdict.push(row);
-    let mut rec = Recorder::new(run, cfg, opts, &head, spec.solver.t_end, &mut track)?;
-    let mut observer = PerceptronObserver {
-        dyn_,
-        rec: &mut rec,
-        row: Vec::with_capacity(head.len()),
-    };
-    let result = match &resume {
-        Some(point) => solver::integrate_from(dyn_, point, &spec.solver, &mut observer),
-        None => solver::integrate(dyn_, 0.0, &spec.z0, &spec.solver, &mut observer),
-    };
-    let plot = rec.finish()?;
-    run.set("theorem1", verdict.json());
-    if let Some(m) = dyn_.linear_stability_margin() {
-        run.set(
-            "linear_stability",
-            json!({"min_eigenvalue_of_I_minus_T": m, "stable": m > 0.0}),
-        );
-    }
-    let outcome = result.map(|(z, stats)| {
-        run.set(
-            "solver",
-            json!({
-                "method": spec.solver.method.name(),
-                "rtol": spec.solver.rtol,
-                "atol": spec.solver.atol,
-                "accepted_steps": stats.accepted_steps,
-                "rejected_steps": stats.rejected_steps,
-                "rhs_evals": stats.rhs_evals,
-                "outputs": stats.outputs,
-                "t_final": stats.t_final,
-                "stop": match stats.stop {
+        if result.is_ok() {
+            let d = stepper.driver();
+            let stats = d.stats();
+            let mut report = SolverReport::of(solver, &stats);
+            report.t_final = Some(stats.t_final);
+            report.stop = Some(
+                match stats.stop {
                     StopReason::EndTime => "t_end",
                     StopReason::SteadyState => "steady-state",
-                },
-            }),
-        );
-        let mut dz = vec![0.0; z.len()];
-        dyn_.rhs(stats.t_final, &z, &mut dz);
-        run.set(
-            "final",
-            json!({"t": stats.t_final, "E": dyn_.energy(&z), "E_printed": dyn_.printed_energy(&z),
-                   "dz_norm": norm(&dz), "z": z}),
-        );
-    });
-    plots(run, &plot, &head)?;
-    outcome
+                }
+                .into(),
+            );
+            run.set("solver", &report);
+            let z = d.y();
+            let last = Final {
+                t: stats.t_final,
+                e: dynamics.energy(z),
+                e_printed: dynamics.printed_energy(z),
+                dz_norm: norm(d.dy()),
+                z,
+            };
+            run.set("final", &last);
+        }
+        plots(run, &plot)?;
+        result
+    }
 }
 
 /// energy.png (E and E_printed vs t) and activities.png (every z vs t).
-fn plots(run: &Run, plot: &Decimator, head: &[String]) -> Result<()> {
+fn plots(run: &Run, plot: &PlotBuffer) -> Result<()> {
     if plot.rows().is_empty() {
         return Ok(());
     }
@@ -215,27 +156,25 @@ fn plots(run: &Run, plot: &Decimator, head: &[String]) -> Result<()> {
         x_label: "t".into(),
         y_label: "energy".into(),
         series: vec![
-            Series::new("E (Lyapunov energy)", plot.series(1)),
-            Series::new("J_net as printed on the slides", plot.series(2)),
+            Series::new("E (Lyapunov energy)", plot.series("E")),
+            Series::new("J_net as printed on the slides", plot.series("E_printed")),
         ],
         ..Default::default()
     }
     .save(&run.dir().file("energy"))?;
-    if head.len() > 5 {
+    let units: Vec<&String> = plot.names().iter().filter(|n| n.starts_with('z')).collect();
+    if !units.is_empty() {
         Figure {
             title: "Activities z_kj(t)".into(),
             x_label: "t".into(),
             y_label: "z".into(),
-            series: (5..head.len())
-                .map(|c| Series::new(head[c].clone(), plot.series(c)))
+            series: units
+                .iter()
+                .map(|n| Series::new(n.to_string(), plot.series(n)))
                 .collect(),
             ..Default::default()
         }
         .save(&run.dir().file("activities"))?;
     }
     Ok(())
-}
-
-fn norm(v: &[f64]) -> f64 {
-    v.iter().map(|x| x * x).sum::<f64>().sqrt()
 }

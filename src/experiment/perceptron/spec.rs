@@ -1,9 +1,9 @@
 //! Perceptron configs to a [`PerceptronSpec`]: the net, the clamped input, the initial
 //! activities and the solver options.
 
-use super::{network_from, solver_from, stream, vector_from};
 use crate::data;
 use crate::error::Result;
+use crate::experiment::{network_from, solver_from, stream, vector_from};
 use crate::io::config::{Config, VectorSource};
 use crate::model::neurons::NeuronDynamics;
 use crate::solver::{OdeSystem, SolverOptions};

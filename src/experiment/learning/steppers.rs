@@ -1,0 +1,364 @@
+//! One [`Stepper`] per learning mode: the averaged ODE and the averaged coupled ODE
+//! run by the solver driver ([`OdeStepper`]), the stochastic loop
+//! ([`StochasticStepper`]) and held samples ([`HeldStepper`]: coupled or two-phase);
+//! [`Simulation`] picks the one a [`LearningSpec`] asks for.
+
+use super::held::HeldStepper;
+use super::probe::WeightProbe;
+use super::{LearningSpec, Mode};
+use crate::data::{self, stream};
+use crate::dynamics::averaged::AveragedLearning;
+use crate::dynamics::coupled::{CoupledAveraged, CoupledParams};
+use crate::dynamics::rules::{Moment, Rule, Workspace, flow};
+use crate::error::{Error, Result};
+use crate::executor::{Control, Executor, Observer, OdeStepper, Stepper};
+use crate::io::summary::{SolverReport, StochasticReport};
+use crate::solver::{self, ResumePoint};
+use nalgebra::DMatrix;
+use rand_chacha::ChaCha8Rng;
+
+/// Where a learning run stands after an output: enough to continue it exactly.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum LearningState {
+    /// The solver driver's resume point (state = vec W, or (vec Z, vec W)).
+    Averaged(ResumePoint),
+    /// The stochastic loop: time, steps taken, next output index, W (column-major)
+    /// and the position of the sample stream (a u128 as a decimal string).
+    Stochastic {
+        t: f64,
+        k: u64,
+        next: u64,
+        w: Vec<f64>,
+        word_pos: String,
+    },
+    /// Held-sample runs (coupled over samples, two-phase): samples presented so far,
+    /// next output index, the state (z, vec W), and the sample stream's position at
+    /// the start of the block of samples the next sample belongs to.
+    Held {
+        samples_done: u64,
+        next: u64,
+        y: Vec<f64>,
+        block_word_pos: String,
+    },
+}
+
+pub(super) fn resume_mismatch() -> Error {
+    Error::Resume {
+        dir: ".".into(),
+        message: "checkpoint.json holds the state of another mode".into(),
+    }
+}
+
+/// A stream position saved as a decimal string (a u128 does not fit JSON numbers).
+pub(super) fn word_pos(s: &str) -> Result<u128> {
+    s.parse().map_err(|_| resume_mismatch())
+}
+
+/// tau, tau_w and the gains of a coupled run.
+pub(super) fn coupled_params(spec: &LearningSpec, tau: f64) -> CoupledParams {
+    match &spec.rule {
+        Rule::Lmser { gains: Some(a), .. } => CoupledParams::amplified(tau, spec.tau_w, a.clone()),
+        _ => CoupledParams::new(tau, spec.tau_w),
+    }
+}
+
+/// The stochastic mode: W += (eta_k / tau_w) F(W; x x^T) on fresh (mini)batches, t
+/// advancing by eta_k per step.
+pub struct StochasticStepper<'a> {
+    spec: &'a LearningSpec,
+    probe: WeightProbe<'a>,
+    eta: f64,
+    decay: Option<f64>,
+    rng: ChaCha8Rng,
+    x: DMatrix<f64>,
+    ws: Workspace,
+    f: DMatrix<f64>,
+    t: f64,
+    k: u64,
+    next: u64,
+    w: DMatrix<f64>,
+}
+
+impl<'a> StochasticStepper<'a> {
+    fn new(spec: &'a LearningSpec, eta: f64, decay: Option<f64>, batch: usize) -> Self {
+        let (n1, n0) = spec.w0.shape();
+        StochasticStepper {
+            spec,
+            probe: WeightProbe::new(spec, 0),
+            eta,
+            decay,
+            rng: data::rng(spec.seed, stream::SAMPLES),
+            x: DMatrix::zeros(batch, n0),
+            ws: Workspace::new(n1, n0),
+            f: DMatrix::zeros(n1, n0),
+            t: 0.0,
+            k: 0,
+            next: 1,
+            w: spec.w0.clone(),
+        }
+    }
+
+    fn step(&mut self) -> Result<()> {
+        let (t_end, spec) = (self.spec.solver.t_end, self.spec);
+        let step = self
+            .decay
+            .map_or(self.eta, |d| self.eta / (1.0 + self.k as f64 / d))
+            .min(t_end - self.t);
+        spec.dataset.sample_into(&mut self.x, &mut self.rng);
+        flow(
+            &spec.rule,
+            &self.w,
+            &Moment::Samples(&self.x),
+            &mut self.ws,
+            &mut self.f,
+        );
+        self.w += &self.f * (step / spec.tau_w);
+        self.t = if t_end - self.t - step < 1e-12 * t_end {
+            t_end
+        } else {
+            self.t + step
+        };
+        self.k += 1;
+        if let Some(v) = self
+            .w
+            .iter()
+            .find(|&&v| solver::beyond(v, spec.solver.divergence_bound))
+        {
+            return Err(Error::Diverged {
+                time: self.t,
+                quantity: "W".into(),
+                value: *v,
+                hint: "the stochastic step is too large; lower learning.eta or add eta_decay"
+                    .into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl Stepper for StochasticStepper<'_> {
+    type State = LearningState;
+
+    fn names(&self) -> Vec<String> {
+        let mut n = vec!["t".to_string()];
+        n.extend(self.probe.metric_names());
+        n
+    }
+
+    fn metrics(&mut self, row: &mut Vec<f64>) {
+        row.push(self.t);
+        self.probe.weight_values(&self.w, row);
+    }
+
+    fn time(&self) -> f64 {
+        self.t
+    }
+
+    fn is_done(&self) -> bool {
+        self.t >= self.spec.solver.t_end
+    }
+
+    fn advance(&mut self, control: &Control) -> Result<()> {
+        let (t_end, dt) = (self.spec.solver.t_end, self.spec.solver.output_dt);
+        loop {
+            self.step()?;
+            control.poll(self.t)?;
+            let t = self.t;
+            if t >= self.next as f64 * dt - 1e-12 * dt || t >= t_end {
+                self.next = (t / dt + 1e-9).floor() as u64 + 1;
+                return Ok(());
+            }
+        }
+    }
+
+    fn state(&self) -> LearningState {
+        LearningState::Stochastic {
+            t: self.t,
+            k: self.k,
+            next: self.next,
+            w: self.w.as_slice().to_vec(),
+            word_pos: self.rng.get_word_pos().to_string(),
+        }
+    }
+
+    fn restore(&mut self, state: LearningState) -> Result<()> {
+        let LearningState::Stochastic {
+            t,
+            k,
+            next,
+            w,
+            word_pos: pos,
+        } = state
+        else {
+            return Err(resume_mismatch());
+        };
+        self.rng.set_word_pos(word_pos(&pos)?);
+        let (n1, n0) = self.spec.w0.shape();
+        (self.t, self.k, self.next) = (t, k, next);
+        self.w = DMatrix::from_column_slice(n1, n0, &w);
+        Ok(())
+    }
+}
+
+/// The stepper of a learning spec's mode.
+pub enum Simulation<'a> {
+    Averaged(OdeStepper<AveragedLearning, WeightProbe<'a>>),
+    CoupledAveraged(OdeStepper<CoupledAveraged, WeightProbe<'a>>),
+    Stochastic(StochasticStepper<'a>),
+    Held(HeldStepper<'a>),
+}
+
+/// Applies an expression to the stepper inside every variant.
+macro_rules! each {
+    ($sim:expr, $s:ident => $e:expr) => {
+        match $sim {
+            Simulation::Averaged($s) => $e,
+            Simulation::CoupledAveraged($s) => $e,
+            Simulation::Stochastic($s) => $e,
+            Simulation::Held($s) => $e,
+        }
+    };
+}
+
+impl<'a> Simulation<'a> {
+    /// The stepper of `spec`, at t = 0.
+    pub fn new(spec: &'a LearningSpec) -> Result<Self> {
+        let (n1, n0) = spec.w0.shape();
+        Ok(match spec.mode {
+            Mode::Averaged => {
+                let sys = match &spec.samples {
+                    Some(x) => {
+                        AveragedLearning::over_samples(spec.rule.clone(), x.clone(), spec.tau_w, n1)
+                    }
+                    None => AveragedLearning::new(
+                        spec.rule.clone(),
+                        spec.dataset.sigma().clone(),
+                        spec.tau_w,
+                        n1,
+                    ),
+                };
+                let probe = WeightProbe::new(spec, 0);
+                Simulation::Averaged(OdeStepper::new(
+                    sys,
+                    0.0,
+                    spec.w0.as_slice(),
+                    &spec.solver,
+                    probe,
+                )?)
+            }
+            Mode::Coupled {
+                tau,
+                averaged_input: true,
+                ..
+            } => {
+                let sys = CoupledAveraged::new(
+                    coupled_params(spec, tau),
+                    spec.dataset.sigma().clone(),
+                    n1,
+                );
+                let y0 = sys.settled_state(&spec.w0);
+                let probe = WeightProbe::new(spec, n1 * n0);
+                Simulation::CoupledAveraged(OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?)
+            }
+            Mode::Stochastic { eta, decay, batch } => {
+                Simulation::Stochastic(StochasticStepper::new(spec, eta, decay, batch))
+            }
+            Mode::Coupled { .. } | Mode::TwoPhase { .. } => {
+                Simulation::Held(HeldStepper::new(spec))
+            }
+        })
+    }
+
+    /// The current weights.
+    pub fn weights(&self) -> DMatrix<f64> {
+        match self {
+            Simulation::Averaged(s) => {
+                let (n1, n0) = s.probe().shape();
+                DMatrix::from_column_slice(n1, n0, s.driver().y())
+            }
+            Simulation::CoupledAveraged(s) => s.driver().system().split(s.driver().y()).1,
+            Simulation::Stochastic(s) => s.w.clone(),
+            Simulation::Held(s) => s.weights(),
+        }
+    }
+
+    /// The method and the work done, for `summary.json`.
+    pub fn report(&self, spec: &LearningSpec) -> SolverReport {
+        let ode = |stats| {
+            let mut r = SolverReport::of(&spec.solver, &stats);
+            r.why = Some(spec.solver_reason.clone());
+            r
+        };
+        match self {
+            Simulation::Averaged(s) => ode(s.stats()),
+            Simulation::CoupledAveraged(s) => ode(s.stats()),
+            Simulation::Stochastic(s) => {
+                let Mode::Stochastic { batch, .. } = spec.mode else {
+                    unreachable!("a stochastic stepper runs a stochastic spec")
+                };
+                SolverReport {
+                    method: "stochastic".into(),
+                    stochastic: Some(StochasticReport {
+                        eta: s.eta,
+                        eta_decay: s.decay,
+                        batch,
+                        steps: s.k,
+                    }),
+                    ..Default::default()
+                }
+            }
+            Simulation::Held(s) => s.report(ode(s.stats())),
+        }
+    }
+}
+
+impl Stepper for Simulation<'_> {
+    type State = LearningState;
+
+    fn names(&self) -> Vec<String> {
+        each!(self, s => s.names())
+    }
+    fn metrics(&mut self, row: &mut Vec<f64>) {
+        each!(self, s => s.metrics(row))
+    }
+    fn time(&self) -> f64 {
+        each!(self, s => s.time())
+    }
+    fn is_done(&self) -> bool {
+        each!(self, s => s.is_done())
+    }
+    fn advance(&mut self, control: &Control) -> Result<()> {
+        each!(self, s => s.advance(control))
+    }
+    fn state(&self) -> LearningState {
+        match self {
+            Simulation::Averaged(s) => LearningState::Averaged(s.state()),
+            Simulation::CoupledAveraged(s) => LearningState::Averaged(s.state()),
+            Simulation::Stochastic(s) => s.state(),
+            Simulation::Held(s) => s.state(),
+        }
+    }
+    fn restore(&mut self, state: LearningState) -> Result<()> {
+        match (self, state) {
+            (Simulation::Averaged(s), LearningState::Averaged(p)) => s.restore(p),
+            (Simulation::CoupledAveraged(s), LearningState::Averaged(p)) => s.restore(p),
+            (Simulation::Stochastic(s), st) => s.restore(st),
+            (Simulation::Held(s), st) => s.restore(st),
+            _ => Err(resume_mismatch()),
+        }
+    }
+}
+
+/// Runs a learning spec to its end with `observer` seeing every row; returns the
+/// final W and the solver report. Same spec, same numbers, bit for bit.
+pub fn simulate(
+    spec: &LearningSpec,
+    observer: &mut dyn Observer,
+) -> Result<(DMatrix<f64>, SolverReport)> {
+    let sim = Simulation::new(spec)?;
+    let (sim, result) = Executor::new(sim)
+        .observe(observer)
+        .interrupt(spec.solver.interrupt.clone())
+        .run();
+    result.map(|()| (sim.weights(), sim.report(spec)))
+}
