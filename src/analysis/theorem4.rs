@@ -1,0 +1,18 @@
+//! Theorem 4: the projection of Oja's rule on LMSER's (docs/theory.md §4).
+
+use crate::dynamics::rules::{Moment, Rule, Workspace, flow};
+use nalgebra::DMatrix;
+
+/// Theorem 4 at one W: (<E G_0, E G>, <E G_0, E G> / ||E G_0||^2) with G_0 Oja's rule
+/// and G LMSER's, both averaged over Sigma (vec inner products = Frobenius).
+pub fn theorem4(w: &DMatrix<f64>, sigma: &DMatrix<f64>) -> (f64, f64) {
+    let (n1, n0) = w.shape();
+    let mut ws = Workspace::new(n1, n0);
+    let c = Moment::Matrix(sigma);
+    let mut g0 = DMatrix::zeros(n1, n0);
+    let mut g = DMatrix::zeros(n1, n0);
+    flow(&Rule::Oja, w, &c, &mut ws, &mut g0);
+    flow(&Rule::lmser(), w, &c, &mut ws, &mut g);
+    let inner = g0.dot(&g);
+    (inner, inner / g0.norm_squared())
+}
