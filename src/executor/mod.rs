@@ -18,7 +18,7 @@ use crate::error::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::AtomicBool;
 
 /// Advances a simulation output by output.
 pub trait Stepper {
@@ -60,10 +60,7 @@ impl Control {
 
     /// [`Error::Interrupted`] at time t once the flag is raised.
     pub fn poll(&self, t: f64) -> Result<()> {
-        match &self.interrupt {
-            Some(f) if f.load(Ordering::Relaxed) => Err(Error::Interrupted { time: t }),
-            _ => Ok(()),
-        }
+        crate::solver::poll(&self.interrupt, t)
     }
 }
 

@@ -34,15 +34,9 @@ impl Kind for Landscape {
     }
 
     fn run(s: &LandscapeSpec, run: &mut Run, opts: &RunOptions) -> Result<()> {
-        let stop = || {
-            opts.interrupt
-                .as_ref()
-                .is_some_and(|f| f.load(std::sync::atomic::Ordering::Relaxed))
-        };
+        let stop = || crate::solver::raised(&opts.interrupt);
         let points = landscape_until(&s.sigma, s.n1, s.zero_tol, &stop);
-        if stop() {
-            return Err(crate::Error::Interrupted { time: 0.0 });
-        }
+        crate::solver::poll(&opts.interrupt, 0.0)?;
         write_points(run, &points, &s.spectrum, s.n0, s.n1, s.zero_tol)
     }
 }

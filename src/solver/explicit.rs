@@ -1,7 +1,7 @@
 //! Dopri5 and Dop853 from ode_solvers, run one output interval at a time in `Sparse`
 //! mode (docs/numerics.md §2-3).
 
-use super::options::{check_step, diverged, interrupted, out_of_bounds};
+use super::options::{check_state, check_step, interrupted, out_of_bounds};
 use super::{Method, OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 use nalgebra::DVector;
@@ -99,9 +99,8 @@ pub(super) fn adaptive_interval<S: OdeSystem>(
             stats.rhs_evals += u64::from(s.num_eval);
         }
         Err(e) => {
-            if out_of_bounds(y, opts.divergence_bound) {
-                return Err(diverged(sys, t_reached, y, opts));
-            }
+            // A step that left the bound ends the run as diverged, not as a failure.
+            check_state(sys, t_reached, y, opts)?;
             let (reason, hint) = match e {
                 IntegrationError::MaxNumStepReached { n_step, .. } => (
                     format!("more than {n_step} steps in one output interval"),

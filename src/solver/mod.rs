@@ -33,7 +33,7 @@ mod rk4;
 mod rosenbrock;
 
 pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
-pub use options::{Method, SolverOptions, beyond, interrupted, norm};
+pub use options::{Method, SolverOptions, beyond, check_bound, interrupted, norm, poll, raised};
 pub use rosenbrock::rosenbrock_fixed;
 
 use crate::error::Result;

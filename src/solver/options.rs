@@ -154,9 +154,21 @@ pub fn norm(v: &[f64]) -> f64 {
 
 /// True when the interrupt flag of `opts` is raised.
 pub fn interrupted(opts: &SolverOptions) -> bool {
-    opts.interrupt
-        .as_ref()
-        .is_some_and(|f| f.load(Ordering::Relaxed))
+    raised(&opts.interrupt)
+}
+
+/// True when `flag` is set and raised: the one place an interrupt is read.
+pub fn raised(flag: &Option<Arc<AtomicBool>>) -> bool {
+    flag.as_ref().is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+/// [`Error::Interrupted`] at time t once `flag` is raised.
+pub fn poll(flag: &Option<Arc<AtomicBool>>, t: f64) -> Result<()> {
+    if raised(flag) {
+        Err(Error::Interrupted { time: t })
+    } else {
+        Ok(())
+    }
 }
 
 /// True when v is NaN or |v| > bound (infinities included): a diverged value.
@@ -164,23 +176,28 @@ pub fn beyond(v: f64, bound: f64) -> bool {
     v.is_nan() || v.abs() > bound
 }
 
-pub(super) fn out_of_bounds(y: &[f64], bound: f64) -> bool {
-    y.iter().any(|&v| beyond(v, bound))
+/// The one divergence guard: [`Error::Diverged`] at time t naming the first value of
+/// `values` beyond `bound` (by `name(i)`), with `hint`.
+pub fn check_bound(
+    t: f64,
+    values: &[f64],
+    bound: f64,
+    name: impl Fn(usize) -> String,
+    hint: impl FnOnce() -> String,
+) -> Result<()> {
+    match values.iter().position(|&v| beyond(v, bound)) {
+        None => Ok(()),
+        Some(i) => Err(Error::Diverged {
+            time: t,
+            quantity: name(i),
+            value: values[i],
+            hint: hint(),
+        }),
+    }
 }
 
-pub(super) fn diverged<S: OdeSystem>(sys: &S, t: f64, y: &[f64], opts: &SolverOptions) -> Error {
-    let (i, v) = y
-        .iter()
-        .copied()
-        .enumerate()
-        .find(|&(_, v)| beyond(v, opts.divergence_bound))
-        .unwrap_or((0, f64::NAN));
-    Error::Diverged {
-        time: t,
-        quantity: sys.state_name(i),
-        value: v,
-        hint: sys.divergence_hint(),
-    }
+pub(super) fn out_of_bounds(y: &[f64], bound: f64) -> bool {
+    y.iter().any(|&v| beyond(v, bound))
 }
 
 /// Fails when the state is non-finite or beyond the bound.
@@ -190,10 +207,13 @@ pub(super) fn check_state<S: OdeSystem>(
     y: &[f64],
     opts: &SolverOptions,
 ) -> Result<()> {
-    if out_of_bounds(y, opts.divergence_bound) {
-        return Err(diverged(sys, t, y, opts));
-    }
-    Ok(())
+    check_bound(
+        t,
+        y,
+        opts.divergence_bound,
+        |i| sys.state_name(i),
+        || sys.divergence_hint(),
+    )
 }
 
 /// [`check_state`] plus the interrupt flag, after every step.
@@ -204,8 +224,5 @@ pub(super) fn check_step<S: OdeSystem>(
     opts: &SolverOptions,
 ) -> Result<()> {
     check_state(sys, t, y, opts)?;
-    if interrupted(opts) {
-        return Err(Error::Interrupted { time: t });
-    }
-    Ok(())
+    poll(&opts.interrupt, t)
 }

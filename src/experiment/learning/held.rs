@@ -200,20 +200,14 @@ pub fn two_phase(
             &mut g.as_view_mut(),
         );
         w += &g;
-        if let Some(v) = w
-            .iter()
-            .find(|v| solver::beyond(**v, limits.divergence_bound))
-        {
-            return Err(Error::Diverged {
-                time: t,
-                quantity: "W".into(),
-                value: *v,
-                hint: "the weight step t_p / tau_w is too large; raise tau_w".into(),
-            });
-        }
-        if solver::interrupted(limits) {
-            return Err(Error::Interrupted { time: t });
-        }
+        solver::check_bound(
+            t,
+            w.as_slice(),
+            limits.divergence_bound,
+            |i| weight_name(i, n1),
+            || "the weight step t_p / tau_w is too large; raise tau_w".into(),
+        )?;
+        solver::poll(&limits.interrupt, t)?;
         total.t_final = t;
         callback(t, z.as_slice(), &w)?;
     }
@@ -417,4 +411,9 @@ impl Stepper for HeldStepper<'_> {
         self.stats = SolverStats::start(self.t);
         Ok(())
     }
+}
+
+/// The name of entry i of vec W (column-major) of an n1-row W: `W[row,col]`, 1-based.
+pub(super) fn weight_name(i: usize, n1: usize) -> String {
+    format!("W[{},{}]", i % n1 + 1, i / n1 + 1)
 }

@@ -3,7 +3,7 @@
 //! ([`StochasticStepper`]) and held samples ([`HeldStepper`]: coupled or two-phase);
 //! [`Simulation`] picks the one a [`LearningSpec`] asks for.
 
-use super::held::HeldStepper;
+use super::held::{HeldStepper, weight_name};
 use super::probe::WeightProbe;
 use super::{LearningSpec, Mode};
 use crate::data::{self, stream};
@@ -119,20 +119,14 @@ impl<'a> StochasticStepper<'a> {
             self.t + step
         };
         self.k += 1;
-        if let Some(v) = self
-            .w
-            .iter()
-            .find(|&&v| solver::beyond(v, spec.solver.divergence_bound))
-        {
-            return Err(Error::Diverged {
-                time: self.t,
-                quantity: "W".into(),
-                value: *v,
-                hint: "the stochastic step is too large; lower learning.eta or add eta_decay"
-                    .into(),
-            });
-        }
-        Ok(())
+        let n1 = self.w.nrows();
+        solver::check_bound(
+            self.t,
+            self.w.as_slice(),
+            spec.solver.divergence_bound,
+            |i| weight_name(i, n1),
+            || "the stochastic step is too large; lower learning.eta or add eta_decay".into(),
+        )
     }
 }
 
