@@ -90,7 +90,7 @@ fn execute<K: Kind>(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
 }
 
 /// A run in progress: its directory and summary, rewritten on every status change.
-pub struct Run {
+pub(crate) struct Run {
     dir: RunDir,
     summary: Summary,
     started: Instant,

@@ -3,6 +3,6 @@
 
 pub mod config;
 pub mod files;
-pub mod output;
+pub(crate) mod output;
 pub mod plot;
 pub mod summary;
