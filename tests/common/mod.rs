@@ -1,4 +1,9 @@
-//! Helpers shared by the integration tests that spawn the binary.
+//! Helpers shared by the integration tests: signals and waiting for a spawned run
+//! (signals.rs, resume.rs), and the integrators' test models (models.rs). Each test
+//! binary uses a part of them, hence `allow(dead_code)`.
+#![allow(dead_code)]
+
+pub mod models;
 
 /// Sends a signal ("-INT", "-TERM", "-KILL") to a process (no `kill` binary needed).
 pub fn send(signal: &str, pid: u32) {
