@@ -5,11 +5,10 @@
 //! its saved position, so the continuation is exact, not just within tolerance).
 
 mod common;
-use common::send;
+use common::{send, wait_for_file, wait_for_rows};
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
 
 fn lmser(dir: &Path, args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lmser"))
@@ -21,7 +20,8 @@ fn lmser(dir: &Path, args: &[&str]) -> Output {
 }
 
 /// Runs `config` to completion in `full`, and again in `part` stopped by `signal`
-/// once at least `rows` rows are on disk, then resumes `part`; both CSVs must match.
+/// once at least `rows` data rows and a checkpoint are on disk, then resumes `part`;
+/// both CSVs must match.
 fn interrupted_then_resumed_matches(config: &str, signal: &str, rows: usize) {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
@@ -39,18 +39,9 @@ fn interrupted_then_resumed_matches(config: &str, signal: &str, rows: usize) {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let csv = d.join("part/trajectory.csv");
-    let t0 = Instant::now();
-    while std::fs::read_to_string(&csv).map_or(0, |s| s.lines().count()) < rows {
-        assert!(
-            t0.elapsed() < Duration::from_secs(60),
-            "run too slow to interrupt"
-        );
-        if child.try_wait().unwrap().is_some() {
-            panic!("the run finished before it could be interrupted; make it longer");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // Events, not sleeps: `rows` rows on disk and a checkpoint to resume from.
+    wait_for_rows(&mut child, &d.join("part/trajectory.csv"), rows);
+    wait_for_file(&mut child, &d.join("part/checkpoint.json"));
     send(signal, child.id());
     let status = child.wait().unwrap();
     assert!(!status.success(), "the run was not interrupted");

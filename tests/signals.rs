@@ -2,11 +2,10 @@
 //! the CSV parses up to the last flush, and the status says what happened.
 
 mod common;
-use common::send;
+use common::{send, wait_for_rows};
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 const LONG_RUN: &str = r#"
 name = "long"
@@ -36,20 +35,13 @@ fn start(dir: &Path) -> Child {
         .unwrap()
 }
 
-/// Waits until the CSV holds at least one flushed data row.
-fn wait_for_rows(csv: &Path) {
-    let t0 = Instant::now();
-    while t0.elapsed() < Duration::from_secs(30) {
-        if std::fs::read_to_string(csv)
-            .map(|s| s.lines().count() > 2)
-            .unwrap_or(false)
-        {
-            std::thread::sleep(Duration::from_millis(700));
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no rows written within 30 s");
+/// Waits for two flushes of the CSV: a first batch of rows, then more rows, so the
+/// run is past start-up and writing in its steady state when the signal comes (the
+/// flusher writes every 500 ms; this replaces a fixed 700 ms sleep after the first
+/// rows). Panics if the run ends first or nothing comes within EVENT_TIMEOUT.
+fn wait_for_two_flushes(child: &mut Child, csv: &Path) {
+    let first = wait_for_rows(child, csv, 2);
+    wait_for_rows(child, csv, first + 1);
 }
 
 /// Every line has the header's number of fields and every field is a number. With
@@ -83,8 +75,8 @@ fn summary(dir: &Path) -> serde_json::Value {
 fn sigint_and_sigterm_stop_cleanly_with_status_interrupted() {
     for sig in ["-INT", "-TERM"] {
         let tmp = tempfile::tempdir().unwrap();
-        let child = start(tmp.path());
-        wait_for_rows(&tmp.path().join("out/trajectory.csv"));
+        let mut child = start(tmp.path());
+        wait_for_two_flushes(&mut child, &tmp.path().join("out/trajectory.csv"));
         send(sig, child.id());
         let out = child.wait_with_output().unwrap();
         assert_eq!(
@@ -121,7 +113,7 @@ fn sigint_and_sigterm_stop_cleanly_with_status_interrupted() {
 fn sigkill_leaves_complete_rows_and_status_running() {
     let tmp = tempfile::tempdir().unwrap();
     let mut child = start(tmp.path());
-    wait_for_rows(&tmp.path().join("out/trajectory.csv"));
+    wait_for_two_flushes(&mut child, &tmp.path().join("out/trajectory.csv"));
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(summary(tmp.path())["status"], "running");
