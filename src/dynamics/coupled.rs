@@ -15,9 +15,11 @@
 //! A = I it is the LMSER rule y (x - u)^T + (y - y') x^T.
 //!
 //! - [`CoupledSamples`]: the ODE over (z, vec W) with x held piecewise constant, one
-//!   sample per presentation time T_p ([`run_samples`]).
-//! - [`two_phase`]: per sample, settle z (closed form z* = A W x, or the neuron ODE of
-//!   [`NeuronDynamics`] run to a steady-state tolerance), then
+//!   sample per presentation time T_p (run by
+//!   [`run_samples`](crate::experiment::learning::run_samples)).
+//! - [`two_phase`](crate::experiment::learning::two_phase) (the slides' procedure,
+//!   not an ODE): per sample, settle z (closed form z* = A W x, or the neuron ODE of
+//!   [`NeuronDynamics`](crate::model::NeuronDynamics) run to a steady-state tolerance), then
 //!   W += (T_p / tau_w) G(W, x, z*): the adiabatic limit tau << T_p << tau_w of the
 //!   coupled system.
 //! - [`CoupledAveraged`]: the average over x of the coupled system in Z = E[z x^T].
@@ -33,7 +35,7 @@
 //!   (gradient placement) and with A = I 2 W Sigma - W Sigma W^T W - W W^T W Sigma.
 //!
 //! For tau_w / tau >> 1 the coupled forms are stiff: Dopri5's steps are held to ~3 tau
-//! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`])
+//! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`](crate::solver::Method::Rodas4))
 //! take steps set by accuracy instead.
 
 use crate::model::activation::Activation;
@@ -75,7 +77,7 @@ impl CoupledParams {
         }
     }
 
-    /// The activation of the units, for [`NeuronDynamics`].
+    /// The activation of the units, for [`NeuronDynamics`](crate::model::NeuronDynamics).
     pub fn activation(&self) -> Activation {
         match &self.gains {
             None => Activation::Linear,

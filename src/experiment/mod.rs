@@ -1,7 +1,8 @@
 //! Experiments: a config is turned into a typed spec, run by the
 //! [`Executor`](crate::executor::Executor) with observers, and written to a run
 //! directory (`trajectory.csv`, `summary.json`, plots). One module per kind, each
-//! implementing [`Kind`]; the run lifecycle ([`Run`]) is shared: `summary.json` says
+//! implementing a small `Kind` trait (spec from config, run of the spec); the run
+//! lifecycle is shared: `summary.json` says
 //! `running` from the start and is rewritten with the final status (`finished`,
 //! `diverged`, `solver-failed`, `interrupted`) when the run ends.
 

@@ -58,7 +58,7 @@ pub enum VectorSource {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
-    /// Run name (output goes to runs/<name>/ by default).
+    /// Run name (output goes to `runs/<name>/` by default).
     pub name: String,
     /// "perceptron", "learning" or "landscape".
     pub kind: String,

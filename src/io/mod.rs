@@ -1,5 +1,6 @@
 //! The edges of a run: configs in ([`config`]), numeric CSV files ([`files`]), the run
-//! directory with its streamed CSV and summary ([`output`]), and plots ([`plot`]).
+//! directory with its streamed CSV (crate-internal), the typed summary and checkpoint
+//! ([`summary`]), and plots ([`plot`]).
 
 pub mod config;
 pub mod files;

@@ -20,7 +20,8 @@
 //! ```
 //!
 //! The explicit adaptive methods are ode_solvers' Dopri5 and Dop853; the stiff ones
-//! are our Rosenbrock methods ([`rosenbrock`]). They are run one output
+//! are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them with a
+//! fixed step for order checks). They are run one output
 //! interval at a time in `Sparse` mode, so the value at every output time (and at
 //! t_end) is the solver's own step end point, never an extrapolation (ode_solvers'
 //! dense output is wrong at x_end, see docs/numerics.md §2), and memory stays bounded by one
