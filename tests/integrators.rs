@@ -30,7 +30,7 @@
 //!   over the test-set spans), and c_le / c_est is O(1) (ROS2: 1.14 from its
 //!   stability function). Hence 20 x ~1 x 3 = 60 <= K. A lost order, a wrong error
 //!   norm or an extrapolated output (ode_solvers' dense output at t_end is 1e-2 off,
-//!   CRATES.md) is >= 1e3 sc at these tolerances. For the closed forms at rtol
+//!   docs/numerics.md §2) is >= 1e3 sc at these tolerances. For the closed forms at rtol
 //!   1e-10 this is the former bound 1e-8 max(1, |y|). Where the flow rotates errors
 //!   between components (the oscillator, `Model::error_scale`), |y_i| in sc_i is
 //!   max(|y_i|, amplitude_i): a phase error shows in y_i also where y_i = 0.

@@ -1,4 +1,4 @@
-//! Learning dynamics against closed forms and reference runs (THEORY.md sections 2-5).
+//! Learning dynamics against closed forms and reference runs (docs/theory.md §2-§5).
 
 use lmser::analysis::{CriticalKind, Spectrum, gradient_mismatch, landscape, predicted_saddles};
 use lmser::check::random_sigma;

@@ -1,10 +1,10 @@
-//! Theorem 1 (THEORY.md section 1): along tau_k dz_k/dt = -z_k + s(h_k) the Lyapunov
+//! Theorem 1 (docs/theory.md §1.4): along tau_k dz_k/dt = -z_k + s(h_k) the Lyapunov
 //! energy E(z) = -sum_{k>=2} z_k^T W_k z_{k-1} - z_1^T W_1 x + sum int_0^z s^-1 never
 //! increases; the slides' printed J_net does; linear nets converge iff I - T is
 //! positive definite.
 //!
 //! The gradient of E is computed here independently of the library, from the
-//! stacked form of THEORY.md: grad E = s^-1(z) - (T z + I), with T from the weights
+//! stacked form of docs/theory.md §1.3-§1.4: grad E = s^-1(z) - (T z + I), with T from the weights
 //! and I = (W_1 x, 0, ..., W_K^T label when the top is clamped). It is checked
 //! against central differences of `NeuronDynamics::energy` first.
 //!
@@ -162,7 +162,7 @@ fn input_vector(d: &NeuronDynamics) -> DVector<f64> {
     i
 }
 
-/// grad E(z) = s^-1(z) - (T z + I), written from THEORY.md, not from the library's
+/// grad E(z) = s^-1(z) - (T z + I), written from docs/theory.md §1.4, not from the library's
 /// right-hand side.
 fn grad_energy(d: &NeuronDynamics, z: &[f64]) -> DVector<f64> {
     let net = d.network();

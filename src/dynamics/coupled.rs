@@ -2,7 +2,7 @@
 //! with linear units, optionally amplified (z = A y, A = diag(a_1, ..., a_n1)), and a
 //! stiff integrator for them.
 //!
-//! Neurons and weights evolve together (THEORY.md sections 1-2):
+//! Neurons and weights evolve together (docs/theory.md §6):
 //!
 //!   tau   dz/dt = -z + A W x,
 //!   tau_w dW/dt = G(W, x, z) = z e^T + S (W e) x^T,   e = x - W^T z,

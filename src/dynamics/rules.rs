@@ -1,4 +1,4 @@
-//! Learning rules of the one-layer net (THEORY.md sections 2, 4, 5; Xu 1993 eqns
+//! Learning rules of the one-layer net (docs/theory.md §2, §4, §5; Xu 1993 eqns
 //! 10a/10b, 12 and section 6), written as flows tau_w dW/dt = F(W; C) of a second
 //! moment C = E[x x^T]: the averaged rule when C = Sigma, the per-sample rule when
 //! C = x x^T, the minibatch rule when C = X^T X / b. With y = W x, z = A y,
@@ -21,10 +21,24 @@
 //! k = 1 rule G = z e^T + (s'(y) . W e) x^T with e = x - W^T z, which is exactly
 //! -grad of 1/2 ||x - W^T s(W x)||^2; it has no closed form over Sigma, so it is
 //! averaged over samples only.
+//!
+//! ```
+//! use lmser::dynamics::rules::{Moment, Rule, Workspace, flow, reconstruction_error};
+//! use nalgebra::DMatrix;
+//! // Sigma = diag(3, 2, 1): W with rows e_1, e_2 is the minimum of J (Theorem 2),
+//! // a fixed point of LMSER with J = 1/2 (tr Sigma - 3 - 2) = 1/2.
+//! let sigma = DMatrix::from_diagonal(&nalgebra::DVector::from_vec(vec![3.0, 2.0, 1.0]));
+//! let w = DMatrix::from_row_slice(2, 3, &[1.0, 0.0, 0.0, 0.0, 1.0, 0.0]);
+//! let (mut ws, mut f) = (Workspace::new(2, 3), DMatrix::zeros(2, 3));
+//! flow(&Rule::lmser(), &w, &Moment::Matrix(&sigma), &mut ws, &mut f);
+//! assert!(f.norm() < 1e-15);
+//! let j = reconstruction_error(&Rule::lmser(), &w, &Moment::Matrix(&sigma), &mut ws);
+//! assert!((j - 0.5).abs() < 1e-15);
+//! ```
 
 use nalgebra::{DMatrix, DVector};
 
-/// Where the amplification A enters the LMSER rule (THEORY.md section 5).
+/// Where the amplification A enters the LMSER rule (docs/theory.md §5.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Placement {
     /// (a) exact gradient flow of 1/2 E||x - W^T A W x||^2.
@@ -301,7 +315,7 @@ pub fn flow(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace, out: 
 }
 
 /// J = 1/2 E||x - W^T B W x||^2 = 1/2 tr C - tr(B W C W^T) + 1/2 tr(B W C W^T B W W^T),
-/// with B = A for the gradient placement and I otherwise (THEORY.md section 2).
+/// with B = A for the gradient placement and I otherwise (docs/theory.md §2.2, §5.1).
 pub fn reconstruction_error(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace) -> f64 {
     if let Rule::LmserTanh { beta } = rule {
         return match c {

@@ -7,6 +7,39 @@
 //!
 //! A learning mode is one [`Stepper`]; the ODE driver of [`crate::solver`] becomes one
 //! through [`OdeStepper`].
+//!
+//! ```
+//! use lmser::executor::{Control, Executor, Metrics, Stepper};
+//! // The explicit Euler map x <- x - h x for x' = -x, one step per output.
+//! struct Euler { t: f64, x: f64 }
+//! impl Stepper for Euler {
+//!     type State = (f64, f64);
+//!     fn names(&self) -> Vec<String> { vec!["t".into(), "x".into()] }
+//!     fn metrics(&mut self, row: &mut Vec<f64>) { row.extend([self.t, self.x]) }
+//!     fn time(&self) -> f64 { self.t }
+//!     fn is_done(&self) -> bool { self.t >= 1.0 - 1e-12 }
+//!     fn advance(&mut self, _: &Control) -> lmser::Result<()> {
+//!         self.x -= 0.1 * self.x;
+//!         self.t += 0.1;
+//!         Ok(())
+//!     }
+//!     fn state(&self) -> (f64, f64) { (self.t, self.x) }
+//!     fn restore(&mut self, s: (f64, f64)) -> lmser::Result<()> {
+//!         (self.t, self.x) = s;
+//!         Ok(())
+//!     }
+//! }
+//! let mut xs = Vec::new();
+//! let mut record = |m: &Metrics| {
+//!     xs.push(m.value("x"));
+//!     Ok(())
+//! };
+//! let (end, outcome) = Executor::new(Euler { t: 0.0, x: 1.0 }).observe(&mut record).run();
+//! outcome?;
+//! assert_eq!(xs.len(), 11); // t = 0, 0.1, ..., 1
+//! assert!((end.x - 0.9f64.powi(10)).abs() < 1e-15);
+//! # Ok::<(), lmser::Error>(())
+//! ```
 
 mod journal;
 mod ode;

@@ -1,5 +1,5 @@
 //! Unit activations s(v) with s', s^-1 and the energy integral
-//! int_0^z s^-1(v) dv in closed form (Xu 1993, eqn 3; THEORY.md section 1).
+//! int_0^z s^-1(v) dv in closed form (Xu 1993, eqn 3; docs/theory.md §1.2).
 
 /// The activation of one layer's units.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,6 +1,6 @@
 //! The LMSER network: layers 0..K with n_k units, weights W_k (n_k x n_{k-1}) used
 //! bottom-up (y_k = W_k z_{k-1}) and, transposed, top-down (u_{k-1} = W_k^T z_k)
-//! (Xu 1993, section 2; THEORY.md "Notation").
+//! (Xu 1993, section 2; docs/theory.md §0).
 
 use crate::error::{Error, Result};
 use crate::model::activation::Activation;
@@ -154,7 +154,7 @@ impl Network {
 
     /// The symmetric coupling T of the stacked neuron dynamics
     /// tau dz/dt = -z + s(T z + I): T_{k,k-1} = W_k, T_{k-1,k} = W_k^T over the free
-    /// layers (THEORY.md section 1).
+    /// layers (docs/theory.md §1.3).
     pub fn coupling(&self) -> DMatrix<f64> {
         let n = self.free_units();
         let mut t = DMatrix::zeros(n, n);

@@ -3,7 +3,7 @@
 //!   tau_k dz_k/dt = -z_k + s(y_k + u_k),  y_k = W_k z_{k-1},  u_k = W_{k+1}^T z_{k+1},
 //!
 //! (Xu 1993, eqn 2; slides "The perceptron phase") and its two energies:
-//! the Lyapunov energy E of THEORY.md section 1 (Theorem 1) and the slides' printed
+//! the Lyapunov energy E of docs/theory.md §1.4 (Theorem 1) and the slides' printed
 //! J_net (eqn 3), which is not monotone.
 
 use crate::model::activation::Activation;
@@ -104,7 +104,7 @@ impl NeuronDynamics {
         (coupling, input, integral)
     }
 
-    /// Lyapunov energy (THEORY.md section 1, Theorem 1):
+    /// Lyapunov energy (docs/theory.md §1.4, Theorem 1):
     /// E(z) = -sum_{k>=2} z_k^T W_k z_{k-1} - z_1^T W_1 x + sum int_0^{z} s^-1.
     pub fn energy(&self, z: &[f64]) -> f64 {
         let (coupling, input, integral) = self.energy_terms(z);

@@ -8,7 +8,7 @@
 //! * `linear_net`: a one-layer linear LMSER net, tau dz/dt = -z + W x, whose state
 //!   relaxes as z(t) = W x + (z0 - W x) exp(-(t - t0)/tau);
 //! * `relax`: y' = 1 - y, y(t) = 1 + (y0 - 1) exp(-(t - t0)) -- the problem on which
-//!   ode_solvers' dense output is 2.4 % off at t_end = 10 with dx = 1 (CRATES.md);
+//!   ode_solvers' dense output is 2.4 % off at t_end = 10 with dx = 1 (docs/numerics.md §2);
 //! * `oscillator`: y1' = y2, y2' = -w^2 y1 (norm preserving, so errors accumulate);
 //! * `forced`: y' = cos t started at t0 = 1.5 (non-autonomous: checks the driver hands
 //!   the right t to the right-hand side);
