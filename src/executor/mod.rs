@@ -43,9 +43,11 @@
 
 mod journal;
 mod ode;
+mod progress;
 
 pub(crate) use journal::Journal;
 pub use ode::{OdeStepper, Probe};
+pub use progress::Progress;
 
 use crate::error::{Error, Result};
 use serde::Serialize;
@@ -156,6 +158,7 @@ impl<F: FnMut(&Metrics) -> Result<()>> Observer for F {
 pub struct Executor<'a, S: Stepper> {
     stepper: S,
     observers: Vec<&'a mut dyn Observer>,
+    progress: Option<Progress>,
     control: Control,
     journal: Option<Journal>,
 }
@@ -166,6 +169,7 @@ impl<'a, S: Stepper> Executor<'a, S> {
         Executor {
             stepper,
             observers: Vec::new(),
+            progress: None,
             control: Control::default(),
             journal: None,
         }
@@ -175,6 +179,23 @@ impl<'a, S: Stepper> Executor<'a, S> {
     #[must_use]
     pub fn observe(mut self, observer: &'a mut dyn Observer) -> Self {
         self.observers.push(observer);
+        self
+    }
+
+    /// Adds several observers.
+    #[must_use]
+    pub fn observe_all(
+        mut self,
+        observers: impl IntoIterator<Item = &'a mut dyn Observer>,
+    ) -> Self {
+        self.observers.extend(observers);
+        self
+    }
+
+    /// Shows a progress bar over [0, t_end] on stderr unless `quiet`.
+    #[must_use]
+    pub fn progress(mut self, t_end: f64, quiet: bool) -> Self {
+        self.progress = Some(Progress::new(quiet, t_end));
         self
     }
 
@@ -196,6 +217,7 @@ impl<'a, S: Stepper> Executor<'a, S> {
     /// journal is flushed and its last checkpoint written whatever the outcome.
     pub fn run(mut self) -> (S, Result<()>) {
         let outcome = self.run_loop();
+        self.progress = None;
         let closed = match self.journal.take() {
             Some(j) => j.finish(),
             None => Ok(()),
@@ -253,6 +275,9 @@ impl<'a, S: Stepper> Executor<'a, S> {
         let m = Metrics::new(names, row);
         for o in &mut self.observers {
             o.observe(&m)?;
+        }
+        if let Some(p) = &mut self.progress {
+            p.observe(&m)?;
         }
         if let Some(j) = &mut self.journal {
             j.row(row)?;

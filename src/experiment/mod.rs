@@ -13,10 +13,10 @@ mod observers;
 pub mod perceptron;
 
 pub use build::*;
-pub(crate) use observers::{EnergyVerdict, PlotBuffer, Progress};
+pub(crate) use observers::{EnergyVerdict, PlotBuffer};
 
 use crate::error::{Error, Result};
-use crate::executor::Journal;
+use crate::executor::{Executor, Journal, Observer, Stepper};
 use crate::io::config::Config;
 use crate::io::output::RunDir;
 use crate::io::summary::{Checkpoint, Status, Summary};
@@ -81,6 +81,23 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
             format!("unknown kind {other:?}; use \"perceptron\", \"learning\" or \"landscape\""),
         )),
     }
+}
+
+/// Runs `stepper` to its end in `run` (rows, checkpoints, resume) with a progress bar
+/// over [0, t_end] and `observers`; returns the stepper and the outcome.
+fn drive<'a, S: Stepper>(
+    stepper: S,
+    run: &mut Run,
+    opts: &RunOptions,
+    t_end: f64,
+    observers: impl IntoIterator<Item = &'a mut dyn Observer>,
+) -> (S, Result<()>) {
+    Executor::new(stepper)
+        .observe_all(observers)
+        .progress(t_end, opts.quiet)
+        .interrupt(opts.interrupt.clone())
+        .journal(run.journal())
+        .run()
 }
 
 fn execute<K: Kind>(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {

@@ -16,10 +16,10 @@ pub use probe::{MAX_OVERLAP_COLUMNS, WeightProbe, row_alignment};
 pub use spec::*;
 pub use steppers::{LearningState, Simulation, simulate};
 
-use super::{Kind, PlotBuffer, Progress, Run, RunOptions};
+use super::{Kind, PlotBuffer, Run, RunOptions, drive};
 use crate::analysis::{ALIGNED, alignment, rows_aligned_in_order};
 use crate::error::{Error, Result};
-use crate::executor::{Executor, Metrics, Observer};
+use crate::executor::{Metrics, Observer};
 use crate::io::config::Config;
 use crate::io::plot::{Figure, Series};
 use serde::Serialize;
@@ -84,16 +84,9 @@ impl Kind for Learning {
             max_increase: 0.0,
         };
         let mut plot = PlotBuffer::new();
-        let mut progress = Progress::new(opts.quiet, spec.solver.t_end);
         let sim = Simulation::new(spec)?;
-        let (sim, result) = Executor::new(sim)
-            .observe(&mut jt)
-            .observe(&mut plot)
-            .observe(&mut progress)
-            .interrupt(opts.interrupt.clone())
-            .journal(run.journal())
-            .run();
-        drop(progress);
+        let observers: [&mut dyn Observer; 2] = [&mut jt, &mut plot];
+        let (sim, result) = drive(sim, run, opts, spec.solver.t_end, observers);
         let result = result.map_err(|e| match e {
             // The steppers do not know the directory they resume.
             Error::Resume { message, .. } => Error::Resume {

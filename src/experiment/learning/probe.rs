@@ -39,6 +39,13 @@ impl<'a> WeightProbe<'a> {
         self.w.shape()
     }
 
+    /// The metric names, `t` first.
+    pub fn header(&self) -> Vec<String> {
+        let mut n = vec!["t".to_string()];
+        n.extend(self.metric_names());
+        n
+    }
+
     /// The metric names after `t`.
     pub fn metric_names(&self) -> Vec<String> {
         let (n1, n0) = self.spec.w0.shape();

@@ -134,9 +134,7 @@ impl Stepper for StochasticStepper<'_> {
     type State = LearningState;
 
     fn names(&self) -> Vec<String> {
-        let mut n = vec!["t".to_string()];
-        n.extend(self.probe.metric_names());
-        n
+        self.probe.header()
     }
 
     fn metrics(&mut self, row: &mut Vec<f64>) {

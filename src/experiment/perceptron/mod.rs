@@ -5,9 +5,9 @@
 mod spec;
 pub use spec::*;
 
-use super::{EnergyVerdict, Kind, PlotBuffer, Progress, Run, RunOptions};
+use super::{EnergyVerdict, Kind, PlotBuffer, Run, RunOptions, drive};
 use crate::error::Result;
-use crate::executor::{Executor, OdeStepper, Probe};
+use crate::executor::{Observer, OdeStepper, Probe};
 use crate::io::config::Config;
 use crate::io::plot::{Figure, Series};
 use crate::io::summary::SolverReport;
@@ -94,15 +94,8 @@ impl Kind for Perceptron {
         };
         let mut verdict = EnergyVerdict::new(rel);
         let mut plot = PlotBuffer::new();
-        let mut progress = Progress::new(opts.quiet, solver.t_end);
-        let (stepper, result) = Executor::new(stepper)
-            .observe(&mut verdict)
-            .observe(&mut plot)
-            .observe(&mut progress)
-            .interrupt(opts.interrupt.clone())
-            .journal(run.journal())
-            .run();
-        drop(progress);
+        let observers: [&mut dyn Observer; 2] = [&mut verdict, &mut plot];
+        let (stepper, result) = drive(stepper, run, opts, solver.t_end, observers);
         let v = verdict.verdict();
         for (name, m) in [("E", &v.e), ("E_printed", &v.printed)] {
             run.say(format!(
