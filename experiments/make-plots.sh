@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
 bin=target/release/lmser
-run() { "$bin" run "$1" --quiet --out "runs/$2" || [ "$2" = linear-diverging ]; }
+run() { "$bin" run "$1" --quiet --force --out "runs/$2" || [ "$2" = linear-diverging ]; }
 run experiments/energy-from-files/config.toml energy-from-files
 run experiments/theorem1-logistic.toml theorem1-logistic
 run experiments/theorem1-tanh.toml theorem1-tanh

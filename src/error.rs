@@ -43,6 +43,9 @@ pub enum Error {
     /// The run was interrupted (SIGINT/SIGTERM) at the given time.
     #[error("interrupted at t = {time}")]
     Interrupted { time: f64 },
+    /// The output directory holds another run or files a run does not write.
+    #[error("{}: {message}", dir.display())]
+    RunDir { dir: PathBuf, message: String },
     /// A resume was asked for a directory that cannot be resumed.
     #[error("{}: cannot resume: {message}", dir.display())]
     Resume { dir: PathBuf, message: String },
@@ -54,7 +57,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Config { .. } | Error::Data { .. } | Error::Output { .. } => 2,
-            Error::Resume { .. } => 2,
+            Error::Resume { .. } | Error::RunDir { .. } => 2,
             Error::Diverged { .. } | Error::SolverFailed { .. } => 3,
             Error::Interrupted { .. } => 130,
         }

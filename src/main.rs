@@ -9,7 +9,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Simulator of LMSER self-organizing nets (Xu 1991/1993) as dynamical systems.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Config reference: README.md, section \"Config reference\"; the mathematics: docs/theory.md.
+
+Exit codes:
+  0    finished
+  1    lmser check: the simulator disagrees with theory it implements
+  2    bad input: config, data file or output directory
+  3    the simulation diverged or the solver failed
+  130  interrupted (Ctrl-C / SIGTERM); the message gives the command that resumes"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,9 +32,14 @@ enum Command {
     Run {
         /// The experiment config (TOML).
         config: PathBuf,
-        /// Output directory (default runs/<name>).
+        /// Output directory (default runs/<name>); one that holds a run is refused
+        /// unless --force.
         #[arg(long, conflicts_with = "resume")]
         out: Option<PathBuf>,
+        /// Replace the run already in the output directory (removes the files a run
+        /// writes; never other files).
+        #[arg(long, conflicts_with = "resume")]
+        force: bool,
         /// Continue the unfinished run in DIR from its checkpoint, appending to its files.
         #[arg(long, value_name = "DIR")]
         resume: Option<PathBuf>,
@@ -86,6 +102,7 @@ fn main() -> ExitCode {
             out,
             resume,
             quiet,
+            force,
         } => {
             // Ctrl-C / SIGTERM raise a flag the run polls, so it can stop cleanly
             // (other commands keep the default: stop at once).
@@ -97,6 +114,7 @@ fn main() -> ExitCode {
                 quiet,
                 interrupt: Some(interrupt),
                 resume: resume.is_some(),
+                force,
             };
             match experiment::run_file(&config, &opts) {
                 Ok(report) => {
@@ -111,11 +129,39 @@ fn main() -> ExitCode {
                     }
                     ExitCode::SUCCESS
                 }
+                Err(e @ lmser::Error::Interrupted { .. }) => {
+                    let dir = opts.out.clone().unwrap_or_else(|| default_dir(&config));
+                    eprintln!(
+                        "error: {e}; resume with: lmser run {} --resume {}",
+                        shell_word(&config),
+                        shell_word(&dir)
+                    );
+                    ExitCode::from(e.exit_code() as u8)
+                }
                 Err(e) => {
                     eprintln!("error: {e}");
                     ExitCode::from(e.exit_code() as u8)
                 }
             }
         }
+    }
+}
+
+/// The default run directory of a config: runs/<name>.
+fn default_dir(config: &std::path::Path) -> PathBuf {
+    let name = lmser::io::config::Config::load(config)
+        .map(|c| c.name().to_string())
+        .unwrap_or_default();
+    std::path::Path::new("runs").join(name)
+}
+
+/// A path as one shell word (single-quoted when it holds anything but safe characters).
+fn shell_word(p: &std::path::Path) -> String {
+    let s = p.display().to_string();
+    let safe = |c: char| c.is_ascii_alphanumeric() || "/._-+=,:@".contains(c);
+    if !s.is_empty() && s.chars().all(safe) {
+        s
+    } else {
+        format!("'{}'", s.replace('\'', "'\\''"))
     }
 }

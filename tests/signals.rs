@@ -2,7 +2,7 @@
 //! the CSV parses up to the last flush, and the status says what happened.
 
 mod common;
-use common::{send, wait_for_rows};
+use common::{csv_rows, send, wait_for_rows};
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -85,6 +85,15 @@ fn sigint_and_sigterm_stop_cleanly_with_status_interrupted() {
             "{sig}: {}",
             String::from_utf8_lossy(&out.stderr)
         );
+        // One line on stderr that ends with the exact command that resumes the run.
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.lines().count(), 1, "stderr: {err}");
+        let hint = err
+            .trim_end()
+            .split_once("resume with: ")
+            .map(|(_, cmd)| cmd.to_string())
+            .unwrap_or_else(|| panic!("no resume command in {err:?}"));
+        assert_eq!(hint, "lmser run long.toml --resume out");
         let s = summary(tmp.path());
         assert_eq!(s["status"], "interrupted");
         let t = s["t_reached"].as_f64().unwrap();
@@ -118,4 +127,46 @@ fn sigkill_leaves_complete_rows_and_status_running() {
     child.wait().unwrap();
     assert_eq!(summary(tmp.path())["status"], "running");
     assert!(assert_csv_complete(&tmp.path().join("out/trajectory.csv"), true) > 1);
+}
+
+/// The command an interrupted run prints resumes it: run as printed (with this
+/// build's binary for `lmser`), it continues from the checkpoint, appends rows, and
+/// stops cleanly at the next interrupt.
+#[test]
+fn the_printed_resume_command_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let csv = tmp.path().join("out/trajectory.csv");
+    let mut child = start(tmp.path());
+    wait_for_two_flushes(&mut child, &csv);
+    send("-INT", child.id());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    let cmd = err
+        .trim_end()
+        .split_once("resume with: ")
+        .unwrap()
+        .1
+        .to_string();
+    let words: Vec<&str> = cmd.split_whitespace().collect();
+    assert_eq!(words[0], "lmser", "{cmd}");
+    let before = csv_rows(&csv);
+    let mut resumed = Command::new(env!("CARGO_BIN_EXE_lmser"))
+        .args(&words[1..])
+        .arg("--quiet")
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_rows(&mut resumed, &csv, before + 2);
+    send("-INT", resumed.id());
+    let out = resumed.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(130),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(summary(tmp.path())["status"], "interrupted");
+    assert!(assert_csv_complete(&csv, false) > before);
 }

@@ -40,6 +40,8 @@ pub struct RunOptions {
     pub interrupt: Option<Arc<AtomicBool>>,
     /// Continue the run in `out` from its checkpoint instead of starting afresh.
     pub resume: bool,
+    /// Replace a run already in `out` (its files are removed first).
+    pub force: bool,
 }
 
 /// What a finished run produced.
@@ -133,7 +135,11 @@ impl Run {
         } else {
             None
         };
-        let dir = RunDir::create(&path)?;
+        let dir = if opts.resume {
+            RunDir::create(&path)?
+        } else {
+            RunDir::prepare(&path, opts.force)?
+        };
         let summary = Summary {
             name: cfg.name().to_string(),
             kind: cfg.kind().to_string(),

@@ -42,6 +42,32 @@ where
     write_atomic(path, &bytes)
 }
 
+/// Stems of the files a run writes (plots as `.png` and `.svg`; atomic writes go
+/// through `<stem>.tmp`), besides the weight files `W<k>.csv`.
+const RUN_FILES: &[&str] = &[
+    "trajectory",
+    "summary",
+    "checkpoint",
+    "critical_points",
+    "energy",
+    "activities",
+    "learning",
+    "overlaps",
+    "alignment",
+];
+
+/// True for a file name that a run writes.
+pub(crate) fn is_run_file(name: &str) -> bool {
+    let Some((stem, ext)) = name.rsplit_once('.') else {
+        return false;
+    };
+    let weights = stem
+        .strip_prefix('W')
+        .is_some_and(|k| !k.is_empty() && k.bytes().all(|b| b.is_ascii_digit()));
+    let known = RUN_FILES.contains(&stem) || weights;
+    known && matches!(ext, "csv" | "json" | "png" | "svg" | "tmp")
+}
+
 /// The output directory of one run.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -64,6 +90,45 @@ impl RunDir {
         Ok(RunDir {
             path: path.to_path_buf(),
         })
+    }
+
+    /// Prepares `path` for a new run. A new or empty directory is used as is. A
+    /// directory that holds a run (`summary.json`) is refused unless `force`, which
+    /// removes every file a run writes first; a directory with any other file is
+    /// refused, naming the files, and nothing in it is deleted.
+    pub fn prepare(path: &Path, force: bool) -> Result<RunDir> {
+        let refuse = |message: String| Error::RunDir {
+            dir: path.to_path_buf(),
+            message,
+        };
+        if path.is_dir() {
+            let mut names: Vec<String> = std::fs::read_dir(path)
+                .map_err(|e| Error::output(path, e))?
+                .filter_map(|e| e.ok())
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect();
+            names.sort();
+            let foreign: Vec<&String> = names.iter().filter(|n| !is_run_file(n)).collect();
+            let is_run = names.iter().any(|n| n == "summary.json");
+            if !foreign.is_empty() {
+                let list: Vec<&str> = foreign.iter().take(5).map(|s| s.as_str()).collect();
+                let more = if foreign.len() > 5 { ", ..." } else { "" };
+                return Err(refuse(format!(
+                    "holds files a run does not write ({}{more}); nothing was changed, choose a new or empty directory with --out",
+                    list.join(", ")
+                )));
+            }
+            if is_run && !force {
+                return Err(refuse(format!(
+                    "holds a run already; replace it with --force, or continue it with --resume {}",
+                    path.display()
+                )));
+            }
+            for n in &names {
+                std::fs::remove_file(path.join(n)).map_err(|e| Error::output(path.join(n), e))?;
+            }
+        }
+        Self::create(path)
     }
 
     /// Path of a file in the run directory.
