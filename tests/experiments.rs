@@ -53,6 +53,22 @@ fn every_shipped_experiment_runs() {
             serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
                 .unwrap();
         assert_eq!(summary["status"], status, "{}", cfg.display());
+        if diverging {
+            // The printed J_net rises early, at |J_net| of order 1 (by 1.16); the run
+            // later grows to |E| ~ 1e12. Each rise is judged at its own time, so the
+            // verdict sees it; E itself never rises (Theorem 1 holds for any W).
+            let t1 = &summary["theorem1"];
+            assert_eq!(t1["E_printed"]["monotone"], false, "{t1}");
+            assert!(
+                t1["E_printed"]["increases_above_tolerance"]
+                    .as_u64()
+                    .unwrap()
+                    >= 1
+            );
+            assert!(t1["E_printed"]["max_increase"].as_f64().unwrap() > 1.0);
+            assert_eq!(t1["E"]["monotone"], true, "{t1}");
+            assert_eq!(t1["E"]["max_increase"], 0.0, "{t1}");
+        }
     }
 }
 

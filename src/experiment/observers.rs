@@ -56,12 +56,17 @@ impl Observer for PlotBuffer {
     }
 }
 
-/// Largest increase between consecutive values and how many exceed a tolerance.
+/// Rises between consecutive values of one quantity. Rounding moves a value by a
+/// small multiple of its own size, so each rise is compared with `rel` times the
+/// magnitude at that time, max(1, |before|, |after|), never with a magnitude
+/// reached later (a run that grows large must not hide an early rise).
 #[derive(Debug, Clone, Copy)]
 struct Monotonicity {
+    rel: f64,
     first: f64,
     last: f64,
     max_increase: f64,
+    max_relative_increase: f64,
     increases: u64,
 }
 
@@ -71,51 +76,61 @@ pub(crate) struct MonotoneVerdict {
     initial: f64,
     #[serde(rename = "final")]
     last: f64,
+    /// Largest rise between consecutive outputs.
     pub(crate) max_increase: f64,
+    /// Largest rise divided by max(1, |value|) at that time.
+    max_relative_increase: f64,
+    /// Rises above the relative tolerance.
     increases_above_tolerance: u64,
+    /// No rise above the relative tolerance.
     pub(crate) monotone: bool,
 }
 
 impl Monotonicity {
-    fn new() -> Self {
+    fn new(rel: f64) -> Self {
         Monotonicity {
+            rel,
             first: f64::NAN,
             last: f64::NAN,
             max_increase: 0.0,
+            max_relative_increase: 0.0,
             increases: 0,
         }
     }
-    fn push(&mut self, v: f64, tol: f64) {
+
+    fn push(&mut self, v: f64) {
         if self.first.is_nan() {
             self.first = v;
         }
         let d = v - self.last;
         if d > 0.0 {
+            let scale = 1f64.max(self.last.abs()).max(v.abs());
             self.max_increase = self.max_increase.max(d);
-            if d > tol {
+            self.max_relative_increase = self.max_relative_increase.max(d / scale);
+            if d > self.rel * scale {
                 self.increases += 1;
             }
         }
         self.last = v;
     }
-    fn verdict(&self, tol: f64) -> MonotoneVerdict {
+
+    fn verdict(&self) -> MonotoneVerdict {
         MonotoneVerdict {
             initial: self.first,
             last: self.last,
             max_increase: self.max_increase,
+            max_relative_increase: self.max_relative_increase,
             increases_above_tolerance: self.increases,
-            monotone: self.max_increase <= tol,
+            monotone: self.increases == 0,
         }
     }
 }
 
-/// The Theorem 1 verdict over the rows of a run: E and the printed J_net. Solver
-/// noise can move E by about rtol relative to its size, so an increase counts only
-/// above `rel` times the largest |E| seen.
+/// The Theorem 1 verdict over the rows of a run: E and the printed J_net, each rise
+/// judged against the magnitude of its own quantity at that time.
 pub(crate) struct EnergyVerdict {
     e: Monotonicity,
     printed: Monotonicity,
-    scale: f64,
     rel: f64,
 }
 
@@ -123,6 +138,7 @@ pub(crate) struct EnergyVerdict {
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct Theorem1Verdict {
     claim: &'static str,
+    /// Relative tolerance: a rise counts when above it times max(1, |value|) then.
     tolerance: f64,
     #[serde(rename = "E")]
     pub(crate) e: MonotoneVerdict,
@@ -131,33 +147,74 @@ pub(crate) struct Theorem1Verdict {
 }
 
 impl EnergyVerdict {
-    /// Increases above `rel` x the largest |E| count.
+    /// Rises above `rel` x max(1, |value|) at the time count.
     pub(crate) fn new(rel: f64) -> Self {
         EnergyVerdict {
-            e: Monotonicity::new(),
-            printed: Monotonicity::new(),
-            scale: 1.0,
+            e: Monotonicity::new(rel),
+            printed: Monotonicity::new(rel),
             rel,
         }
     }
 
     pub(crate) fn verdict(&self) -> Theorem1Verdict {
-        let tol = self.rel * self.scale;
         Theorem1Verdict {
             claim: "E never increases along trajectories (Theorem 1, docs/theory.md §1.4)",
-            tolerance: tol,
-            e: self.e.verdict(tol),
-            printed: self.printed.verdict(tol),
+            tolerance: self.rel,
+            e: self.e.verdict(),
+            printed: self.printed.verdict(),
         }
     }
 }
 
 impl Observer for EnergyVerdict {
     fn observe(&mut self, m: &Metrics) -> Result<()> {
-        let (e, p) = (m.value("E"), m.value("E_printed"));
-        self.scale = self.scale.max(e.abs()).max(p.abs());
-        self.e.push(e, self.rel * self.scale);
-        self.printed.push(p, self.rel * self.scale);
+        self.e.push(m.value("E"));
+        self.printed.push(m.value("E_printed"));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn verdict(values: &[f64], rel: f64) -> MonotoneVerdict {
+        let mut m = Monotonicity::new(rel);
+        values.iter().for_each(|&v| m.push(v));
+        m.verdict()
+    }
+
+    /// An early rise of 0.1 at |E| ~ 1 is a rise, however large |E| becomes later
+    /// (the old tracker took its tolerance from the largest |E| of the whole run and
+    /// called this series monotone).
+    #[test]
+    fn an_early_rise_is_seen_when_the_value_grows_later() {
+        let mut series = vec![1.0, 0.5, 0.6, 0.4];
+        series.extend((1..=20).map(|k| -(10f64.powi(k / 3))));
+        series.push(-1e7);
+        let v = verdict(&series, 1e-5);
+        assert!(!v.monotone);
+        assert_eq!(v.increases_above_tolerance, 1);
+        assert!((v.max_increase - 0.1).abs() < 1e-12);
+    }
+
+    /// Rounding-size wiggles relative to the current magnitude are not rises, at any
+    /// magnitude; a wiggle of the same absolute size at a small magnitude is.
+    #[test]
+    fn rises_are_judged_against_the_magnitude_at_their_time() {
+        let big = [-1e8, -1e8 - 10.0, -1e8 - 9.99, -1e8 - 20.0];
+        assert!(
+            verdict(&big, 1e-8).monotone,
+            "0.01 at |E| = 1e8 is rounding at rel 1e-8"
+        );
+        let small = [-1.0, -1.1, -1.09, -1.2];
+        assert!(!verdict(&small, 1e-8).monotone, "0.01 at |E| = 1 is a rise");
+    }
+
+    /// A strictly decreasing series is monotone with no rise at all.
+    #[test]
+    fn a_decreasing_series_is_monotone() {
+        let v = verdict(&[3.0, 2.0, 1.0, -5.0, -1e9], 1e-9);
+        assert!(v.monotone && v.max_increase == 0.0 && v.increases_above_tolerance == 0);
     }
 }
