@@ -9,7 +9,8 @@ use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 
 /// Shape of the independent unit-variance sources s in x = Phi Lambda^1/2 s.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Distribution {
     Gaussian,
     /// Uniform on [-sqrt 3, sqrt 3] (sub-Gaussian).
@@ -19,16 +20,6 @@ pub enum Distribution {
 }
 
 impl Distribution {
-    /// Parses a config name.
-    pub fn from_name(s: &str) -> Option<Self> {
-        Some(match s {
-            "gaussian" => Distribution::Gaussian,
-            "uniform" => Distribution::Uniform,
-            "laplace" => Distribution::Laplace,
-            _ => return None,
-        })
-    }
-
     fn draw(self, rng: &mut ChaCha8Rng) -> f64 {
         match self {
             Distribution::Gaussian => data::normal(rng),

@@ -39,7 +39,8 @@
 use nalgebra::{DMatrix, DVector};
 
 /// Where the amplification A enters the LMSER rule (docs/theory.md §5.1).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Placement {
     /// (a) exact gradient flow of 1/2 E||x - W^T A W x||^2.
     Gradient,
@@ -52,16 +53,6 @@ pub enum Placement {
 }
 
 impl Placement {
-    /// Parses a config name.
-    pub fn from_name(s: &str) -> Option<Self> {
-        Some(match s {
-            "gradient" => Placement::Gradient,
-            "output" => Placement::Output,
-            "feedback" => Placement::Feedback,
-            "hebbian" => Placement::Hebbian,
-            _ => return None,
-        })
-    }
     /// Config name.
     pub fn name(self) -> &'static str {
         match self {

@@ -5,13 +5,13 @@
 use super::{Kind, Run, RunOptions};
 use crate::analysis::{CriticalKind, Spectrum, landscape_until, predicted_saddles};
 use crate::error::Result;
-use crate::io::config::{Config, positive};
+use crate::io::config::{Config, DataSection, Experiment, KindName};
 use crate::io::output::write_csv;
 use nalgebra::DMatrix;
 use serde::Serialize;
 
 /// Largest n0 enumerated (the number of subsets grows like C(n0, n1)).
-pub const MAX_N0: usize = 14;
+pub const MAX_N0: usize = crate::io::config::MAX_LANDSCAPE_N0;
 
 /// The landscape kind.
 pub(crate) struct Landscape;
@@ -42,39 +42,26 @@ impl Kind for Landscape {
 }
 
 impl LandscapeSpec {
-    /// Builds the spec from a config (reads every file it names).
+    /// Builds the spec from a config (reads every file it names): parse (done by
+    /// [`Config`]), [`validate`](crate::io::config::LandscapeConfig::validate), then
+    /// the dataset.
     pub fn from_config(cfg: &Config) -> Result<LandscapeSpec> {
-        super::reject_sections(cfg, &["input", "initial", "learning", "init"])?;
-        if cfg.raw.data.as_ref().is_some_and(|d| d.n_samples.is_some()) {
-            return Err(cfg.err(
-                "data.n_samples",
-                "is not used by kind = \"landscape\"; remove it",
-            ));
-        }
-        let layers = &cfg.raw.network.layers;
-        if layers.len() != 2 || layers.contains(&0) || layers[1] >= layers[0] {
-            return Err(cfg.err(
-                "network.layers",
-                format!(
-                    "the landscape needs one layer [n0, n1] with 1 <= n1 < n0 (got {layers:?})"
-                ),
-            ));
-        }
-        let (n0, n1) = (layers[0], layers[1]);
-        if n0 > MAX_N0 {
-            return Err(cfg.err(
-                "network.layers",
-                format!("n0 = {n0} is too large to enumerate; use n0 <= {MAX_N0}"),
-            ));
-        }
-        let dataset = super::learning::dataset_from(cfg, n0)?;
+        let Experiment::Landscape(c) = &cfg.experiment else {
+            return Err(cfg.wrong_kind(KindName::Landscape));
+        };
+        let at = cfg.origin();
+        c.validate(at)?;
+        let (n0, n1) = (c.network.layers[0], c.network.layers[1]);
+        let data = DataSection::from(c.data.clone().expect("validated"));
+        let dataset = super::dataset_from(&data, at, n0, c.seed)?;
         let sigma = dataset.sigma();
         let spec = Spectrum::of(sigma);
         let lam1 = spec.values[0];
-        let zero_tol = match cfg.raw.landscape.as_ref().and_then(|l| l.zero_tol) {
-            Some(t) => positive(cfg, "landscape.zero_tol", t)?,
-            None => 1e-6 * lam1,
-        };
+        let zero_tol = c
+            .landscape
+            .as_ref()
+            .and_then(|l| l.zero_tol)
+            .unwrap_or(1e-6 * lam1);
         let gaps = spec
             .values
             .as_slice()

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Integration method.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Method {
     /// Dormand-Prince 5(4), adaptive (ode_solvers).
     Dopri5,
@@ -24,18 +25,6 @@ pub enum Method {
 }
 
 impl Method {
-    /// Parses a config name.
-    pub fn from_name(name: &str) -> Option<Method> {
-        Some(match name {
-            "dopri5" => Method::Dopri5,
-            "dop853" => Method::Dop853,
-            "rk4" => Method::Rk4,
-            "fixed-point" => Method::FixedPoint,
-            "rodas4" => Method::Rodas4,
-            "ros2" => Method::Ros2,
-            _ => return None,
-        })
-    }
     /// True for the methods with error control (rtol/atol bound each step).
     pub fn is_adaptive(self) -> bool {
         !matches!(self, Method::Rk4 | Method::FixedPoint)
