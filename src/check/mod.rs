@@ -19,13 +19,12 @@ pub use symmetry::{
     tanh_symmetry,
 };
 
-use crate::analysis::Spectrum;
 use crate::data::Dataset;
 use crate::dynamics::rules::Rule;
 use crate::error::Result;
-use crate::experiment::learning::{LearningSpec, Mode};
+use crate::experiment::learning::LearningSpec;
 use crate::io::output::{RunDir, write_csv};
-use crate::solver::{Method, SolverOptions};
+use crate::solver::Method;
 use nalgebra::DMatrix;
 use std::path::Path;
 
@@ -91,22 +90,14 @@ pub(crate) fn averaged_spec(
     t_end: f64,
     outputs: f64,
 ) -> LearningSpec {
-    let mut solver = SolverOptions::new(Method::Dop853, t_end);
-    solver.rtol = 1e-10;
-    solver.atol = 1e-14;
-    solver.output_dt = t_end / outputs;
-    LearningSpec {
-        spectrum: Spectrum::of(dataset.sigma()),
-        dataset: dataset.clone(),
-        rule,
-        mode: Mode::Averaged,
-        tau_w: 1.0,
-        w0,
-        solver,
-        seed: 0,
-        samples: None,
-        solver_reason: String::new(),
-    }
+    LearningSpec::builder(dataset.clone(), w0, t_end)
+        .rule(rule)
+        .method(Method::Dop853)
+        .rtol(1e-10)
+        .atol(1e-14)
+        .output_dt(t_end / outputs)
+        .build()
+        .expect("the checks' own specs are valid")
 }
 
 /// Runs every check; writes `check.csv` and the plots into `out`; returns the rows.

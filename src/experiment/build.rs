@@ -17,7 +17,7 @@ pub use crate::io::config::validate::{MAX_WEIGHTS, check_gains, check_layer_size
 
 /// Builds the network of a validated `[network]`: activations, tau, weights (files or
 /// random from the seed's weight stream) and the clamped label if any.
-pub fn network_from(n: &NetworkSection, at: &Origin, seed: u64) -> Result<Network> {
+pub(crate) fn network_from(n: &NetworkSection, at: &Origin, seed: u64) -> Result<Network> {
     let k = n.layers.len() - 1;
     let names = n.activation.expand(k).unwrap_or_default();
     let activations = names
@@ -48,7 +48,7 @@ pub fn network_from(n: &NetworkSection, at: &Origin, seed: u64) -> Result<Networ
 }
 
 /// Reads weight files W_1.. and checks each is n_k x n_{k-1}.
-pub fn weights_from_files(
+pub(crate) fn weights_from_files(
     at: &Origin,
     field: &str,
     files: &[String],
@@ -101,7 +101,12 @@ pub fn random_weights(layers: &[usize], scale: f64, seed: u64) -> Vec<DMatrix<f6
 }
 
 /// A vector of n values given inline or as a CSV file.
-pub fn vector_from(at: &Origin, field: &str, src: &VectorSource, n: usize) -> Result<DVector<f64>> {
+pub(crate) fn vector_from(
+    at: &Origin,
+    field: &str,
+    src: &VectorSource,
+    n: usize,
+) -> Result<DVector<f64>> {
     match src {
         VectorSource::Inline(v) => {
             crate::io::config::validate::check_values(at, field, v, n)?;
@@ -115,7 +120,7 @@ pub fn vector_from(at: &Origin, field: &str, src: &VectorSource, n: usize) -> Re
 /// output_dt = `default_output_dt`, step = output_dt / 10 where output_dt defaults to
 /// t_end / 200 (so learning runs, with output_dt = t_end / 500, keep the step of
 /// t_end / 2000 they always had).
-pub fn solver_from(s: &SolverSection, t_end: f64, default_output_dt: f64) -> SolverOptions {
+pub(crate) fn solver_from(s: &SolverSection, t_end: f64, default_output_dt: f64) -> SolverOptions {
     let mut o = SolverOptions::new(s.method.unwrap_or(Method::Dopri5), t_end);
     if let Some(v) = s.rtol {
         o.rtol = v;
@@ -140,7 +145,7 @@ pub fn solver_from(s: &SolverSection, t_end: f64, default_output_dt: f64) -> Sol
 
 /// The input distribution of a validated `[data]` with n0 inputs (eigenvalues use the
 /// seed's data stream).
-pub fn dataset_from(d: &DataSection, at: &Origin, n0: usize, seed: u64) -> Result<Dataset> {
+pub(crate) fn dataset_from(d: &DataSection, at: &Origin, n0: usize, seed: u64) -> Result<Dataset> {
     if let Some(ev) = &d.eigenvalues {
         let dist = d.distribution.unwrap_or(Distribution::Gaussian);
         let mut rng = data::rng(seed, stream::DATA);
@@ -172,7 +177,7 @@ pub fn dataset_from(d: &DataSection, at: &Origin, n0: usize, seed: u64) -> Resul
 }
 
 /// Sigma must be n0 x n0, symmetric and positive semi-definite.
-pub fn check_covariance(path: &std::path::Path, s: &DMatrix<f64>, n0: usize) -> Result<()> {
+pub(crate) fn check_covariance(path: &std::path::Path, s: &DMatrix<f64>, n0: usize) -> Result<()> {
     if s.nrows() != s.ncols() {
         return Err(Error::data(
             path,

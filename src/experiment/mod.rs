@@ -1,5 +1,5 @@
 //! Experiments: a config is turned into a typed spec, run by the
-//! [`Executor`](crate::executor::Executor) with observers, and written to a run
+//! [`Executor`] with observers, and written to a run
 //! directory (`trajectory.csv`, `summary.json`, plots). One module per kind, each
 //! implementing a small `Kind` trait (spec from config, run of the spec); the run
 //! lifecycle is shared: `summary.json` says
@@ -17,7 +17,7 @@ pub(crate) use observers::{EnergyVerdict, PlotBuffer};
 
 use crate::error::{Error, Result};
 use crate::executor::{Executor, Journal, Observer, Stepper};
-use crate::io::config::Config;
+use crate::io::config::{Config, Experiment};
 use crate::io::output::RunDir;
 use crate::io::summary::{Checkpoint, Status, Summary};
 use serde::Serialize;
@@ -74,14 +74,10 @@ pub fn run_file(path: &Path, opts: &RunOptions) -> Result<RunReport> {
 
 /// Runs a parsed config.
 pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
-    match cfg.kind() {
-        "perceptron" => execute::<perceptron::Perceptron>(cfg, opts),
-        "learning" => execute::<learning::Learning>(cfg, opts),
-        "landscape" => execute::<landscape::Landscape>(cfg, opts),
-        other => Err(cfg.err(
-            "kind",
-            format!("unknown kind {other:?}; use \"perceptron\", \"learning\" or \"landscape\""),
-        )),
+    match &cfg.experiment {
+        Experiment::Perceptron(_) => execute::<perceptron::Perceptron>(cfg, opts),
+        Experiment::Learning(_) => execute::<learning::Learning>(cfg, opts),
+        Experiment::Landscape(_) => execute::<landscape::Landscape>(cfg, opts),
     }
 }
 
