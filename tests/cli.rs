@@ -288,3 +288,79 @@ fn same_seed_gives_identical_trajectory() {
     assert!(files[0] == files[1], "same seed, different trajectory.csv");
     assert!(files[0] != files[2], "different seeds, same trajectory.csv");
 }
+
+/// Learning and landscape runs print their results, and the printed numbers are
+/// the summary's: final J against its predicted minimum, the subspace and
+/// orthonormality errors and the alignment; the counts of minima, saddles and maxima
+/// against the prediction.
+#[test]
+fn learning_and_landscape_runs_print_their_results() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |cfg: &str, out: &str| {
+        let o = Command::new(env!("CARGO_BIN_EXE_lmser"))
+            .arg("run")
+            .arg(root.join(cfg))
+            .args(["--quiet", "--out"])
+            .arg(tmp.path().join(out))
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let s: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(tmp.path().join(out).join("summary.json")).unwrap(),
+        )
+        .unwrap();
+        (String::from_utf8_lossy(&o.stdout).into_owned(), s)
+    };
+    let (stdout, s) = run("experiments/psa-from-files/config.toml", "psa");
+    let number_after = |text: &str, key: &str| -> f64 {
+        let rest = text
+            .split(key)
+            .nth(1)
+            .unwrap_or_else(|| panic!("no {key:?} in {text}"));
+        rest.trim_start()
+            .split(|c: char| c == ' ' || c == ',' || c == ')')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1e-12);
+    assert!(
+        close(
+            number_after(&stdout, "J = "),
+            s["final"]["J"].as_f64().unwrap()
+        ),
+        "{stdout}"
+    );
+    assert!(close(
+        number_after(&stdout, "predicted minimum "),
+        s["learning"]["J_min_predicted"].as_f64().unwrap()
+    ));
+    assert!(close(
+        number_after(&stdout, "subspace error "),
+        s["final"]["subspace_error"].as_f64().unwrap()
+    ));
+    assert!(close(
+        number_after(&stdout, "orthonormality error "),
+        s["final"]["orth_error"].as_f64().unwrap()
+    ));
+    assert!(stdout.contains(&format!(
+        "rows aligned in order: {}",
+        s["final"]["rows_aligned_in_order"]
+    )));
+    let (stdout, s) = run("experiments/landscape.toml", "landscape");
+    let l = &s["landscape"];
+    assert!(
+        stdout.contains(&format!(
+            "{} saddles (predicted {})",
+            l["saddles"], l["saddles_predicted"]
+        )),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("{} maxima (predicted 1)", l["maxima"])),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Theorem 2 holds: true"), "{stdout}");
+}
