@@ -319,7 +319,7 @@ fn learning_and_landscape_runs_print_their_results() {
             .nth(1)
             .unwrap_or_else(|| panic!("no {key:?} in {text}"));
         rest.trim_start()
-            .split(|c: char| c == ' ' || c == ',' || c == ')')
+            .split([' ', ',', ')'])
             .next()
             .unwrap()
             .parse()
