@@ -14,7 +14,8 @@
 //! - [`data`]: input distributions and seeded random streams;
 //! - [`io`]: configs, CSV files, run directories, plots;
 //! - [`experiment`]: configs turned into runs (one module per kind);
-//! - [`check`]: `lmser check`, numerical checks of every claim.
+//! - [`check`]: `lmser check`, numerical checks of every claim;
+//! - [`sweep`]: a config run over a grid of values (`lmser sweep`, `lmser merge`).
 
 pub mod analysis;
 pub mod check;
@@ -26,5 +27,6 @@ pub mod experiment;
 pub mod io;
 pub mod model;
 pub mod solver;
+pub mod sweep;
 
 pub use error::{Error, Result};

@@ -46,6 +46,18 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// Override one config value by dotted key, e.g. --set init.scale=0.3 or
+        /// --set solver.method=rk4 (repeatable; the value is TOML, a bare word a string).
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
+    },
+    /// Run a config at every point of its [sweep] grid, in parallel; writes
+    /// DIR/runs/<index>/ (ordinary run directories) and DIR/index.csv.
+    Sweep(SweepArgs),
+    /// Join the shard indexes DIR/index.shard-i-of-n.csv of a sweep into DIR/index.csv.
+    Merge {
+        /// The sweep directory.
+        dir: PathBuf,
     },
     /// Run fast numerical checks of every theorem; print a table, write check.csv.
     Check {
@@ -53,6 +65,33 @@ enum Command {
         #[arg(long, default_value = "runs/check")]
         out: PathBuf,
     },
+}
+
+/// `lmser sweep` arguments.
+#[derive(clap::Args)]
+struct SweepArgs {
+    /// The sweep config (TOML with a [sweep] table).
+    config: PathBuf,
+    /// Sweep directory (default runs/<name>-sweep); rerunning a sweep skips its
+    /// finished runs and redoes the others.
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Runs at a time (default: one per CPU); results do not depend on it.
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..))]
+    threads: Option<u16>,
+    /// Run only the runs with index % n == i; writes DIR/index.shard-i-of-n.csv
+    /// (join the shards with lmser merge DIR).
+    #[arg(long, value_name = "I/N")]
+    shard: Option<lmser::sweep::Shard>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+    /// Redo every run, also finished ones and runs of another config.
+    #[arg(long)]
+    force: bool,
+    /// Override one value of the base config (as for run; not a swept key).
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    set: Vec<String>,
 }
 
 fn main() -> ExitCode {
@@ -103,12 +142,11 @@ fn main() -> ExitCode {
             resume,
             quiet,
             force,
+            set,
         } => {
             // Ctrl-C / SIGTERM raise a flag the run polls, so it can stop cleanly
-            // (other commands keep the default: stop at once).
-            let interrupt = Arc::new(AtomicBool::new(false));
-            let flag = interrupt.clone();
-            let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+            // (lmser check keeps the default: stop at once).
+            let interrupt = interrupt_flag();
             let opts = RunOptions {
                 out: resume.clone().or(out),
                 quiet,
@@ -116,7 +154,7 @@ fn main() -> ExitCode {
                 resume: resume.is_some(),
                 force,
             };
-            match experiment::run_file(&config, &opts) {
+            match run_config(&config, &set, &opts) {
                 Ok(report) => {
                     println!(
                         "{}: {} ({})",
@@ -130,10 +168,14 @@ fn main() -> ExitCode {
                     ExitCode::SUCCESS
                 }
                 Err(e @ lmser::Error::Interrupted { .. }) => {
-                    let dir = opts.out.clone().unwrap_or_else(|| default_dir(&config));
+                    let dir = opts
+                        .out
+                        .clone()
+                        .unwrap_or_else(|| default_dir(&config, &set));
                     eprintln!(
-                        "error: {e}; resume with: lmser run {} --resume {}",
+                        "error: {e}; resume with: lmser run {}{} --resume {}",
                         shell_word(&config),
+                        set_words(&set),
                         shell_word(&dir)
                     );
                     ExitCode::from(e.exit_code() as u8)
@@ -144,12 +186,129 @@ fn main() -> ExitCode {
                 }
             }
         }
+        Command::Sweep(args) => sweep_command(args),
+        Command::Merge { dir } => merge_command(&dir),
     }
 }
 
+/// Ctrl-C / SIGTERM raise the returned flag, which runs poll to stop cleanly.
+fn interrupt_flag() -> Arc<AtomicBool> {
+    let interrupt = Arc::new(AtomicBool::new(false));
+    let flag = interrupt.clone();
+    let _ = ctrlc::set_handler(move || flag.store(true, Ordering::SeqCst));
+    interrupt
+}
+
+/// `lmser run`: the config with its `--set` values (errors they cause name them); a
+/// config with a [sweep] table runs its base point.
+fn run_config(
+    config: &std::path::Path,
+    set: &[String],
+    opts: &RunOptions,
+) -> lmser::Result<experiment::RunReport> {
+    use lmser::io::config::{Config, Overrides};
+    let overrides = Overrides::from_args(set, config)?;
+    let cfg = Config::load_with(config, &overrides)?;
+    if cfg.sweep.is_some() && !opts.resume {
+        eprintln!(
+            "note: {} has a [sweep] table; running its base point (run the grid with: lmser sweep {})",
+            config.display(),
+            shell_word(config)
+        );
+    }
+    experiment::run(&cfg, opts).map_err(|e| overrides.attribute(e))
+}
+
+/// `lmser merge`: joins the shard indexes.
+fn merge_command(dir: &std::path::Path) -> ExitCode {
+    match lmser::sweep::merge(dir) {
+        Ok(r) => {
+            println!(
+                "merged {} shards: {} runs, {} not finished ({})",
+                r.shards,
+                r.runs,
+                r.unfinished,
+                r.index.display()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::from(e.exit_code() as u8)
+        }
+    }
+}
+
+/// `lmser sweep`: runs the grid, prints a summary line and the failed runs.
+fn sweep_command(args: SweepArgs) -> ExitCode {
+    let opts = &lmser::sweep::SweepOptions {
+        out: args.out,
+        threads: args.threads.map(usize::from),
+        shard: args.shard,
+        quiet: args.quiet,
+        force: args.force,
+        set: args.set,
+        interrupt: Some(interrupt_flag()),
+    };
+    let config = args.config.as_path();
+    let report = match lmser::sweep::sweep(config, opts) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(e.exit_code() as u8);
+        }
+    };
+    let counts: Vec<String> = report
+        .statuses
+        .iter()
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    println!(
+        "{}: {} runs ({} already finished, skipped): {} ({})",
+        config.display(),
+        report.runs,
+        report.skipped,
+        counts.join(", "),
+        report.index.display()
+    );
+    for (index, e) in report.errors.iter().take(10) {
+        eprintln!("run {index}: {e}");
+    }
+    let code = report.exit_code();
+    if report.interrupted {
+        let shard = opts
+            .shard
+            .map(|s| format!(" --shard {}/{}", s.index, s.count))
+            .unwrap_or_default();
+        eprintln!(
+            "error: sweep interrupted; resume with: lmser sweep {}{} --out {}{shard}",
+            shell_word(config),
+            set_words(&opts.set),
+            shell_word(&report.dir)
+        );
+    } else if code != 0 {
+        eprintln!(
+            "error: {} of {} runs did not finish; see {}",
+            report.errors.len(),
+            report.runs,
+            report.index.display()
+        );
+    }
+    ExitCode::from(code as u8)
+}
+
+/// ` --set 'k=v'` words for a command line.
+fn set_words(set: &[String]) -> String {
+    set.iter()
+        .map(|s| format!(" --set {}", shell_word(std::path::Path::new(s))))
+        .collect()
+}
+
 /// The default run directory of a config: runs/<name>.
-fn default_dir(config: &std::path::Path) -> PathBuf {
-    let name = lmser::io::config::Config::load(config)
+fn default_dir(config: &std::path::Path, set: &[String]) -> PathBuf {
+    use lmser::io::config::{Config, Overrides};
+    let name = Overrides::from_args(set, config)
+        .and_then(|o| Config::load_with(config, &o))
         .map(|c| c.name().to_string())
         .unwrap_or_default();
     std::path::Path::new("runs").join(name)

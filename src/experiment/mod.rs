@@ -81,6 +81,16 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
     }
 }
 
+/// Checks a parsed config as [`run`] would before writing anything: builds its spec,
+/// reading every file it names, and drops it.
+pub fn validate(cfg: &Config) -> Result<()> {
+    match &cfg.experiment {
+        Experiment::Perceptron(_) => perceptron::Perceptron::spec(cfg).map(drop),
+        Experiment::Learning(_) => learning::Learning::spec(cfg).map(drop),
+        Experiment::Landscape(_) => landscape::Landscape::spec(cfg).map(drop),
+    }
+}
+
 /// Runs `stepper` to its end in `run` (rows, checkpoints, resume) with a progress bar
 /// over [0, t_end] and `observers`; returns the stepper and the outcome.
 fn drive<'a, S: Stepper>(

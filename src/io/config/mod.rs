@@ -7,8 +7,11 @@
 use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
+mod overrides;
 pub mod schema;
 pub mod validate;
+
+pub use overrides::{Override, Overrides};
 
 pub use schema::*;
 pub use validate::{MAX_LANDSCAPE_N0, MAX_WEIGHTS, check_gains, non_negative, positive};
@@ -60,8 +63,12 @@ impl Origin {
 pub struct Config {
     /// The typed config (parsed, not yet validated: see `validate()` of each kind).
     pub experiment: Experiment,
-    /// The config as a generic table, echoed into the summary.
+    /// The config as a generic table (without `[sweep]`, with any overrides applied),
+    /// echoed into the summary and hashed.
     pub table: toml::Table,
+    /// The `[sweep]` table, if the file has one: removed before the typed parse (the
+    /// config is the sweep's base point; `lmser sweep` reads the grid from here).
+    pub sweep: Option<toml::Table>,
     /// The config file.
     pub file: PathBuf,
     origin: Origin,
@@ -70,6 +77,18 @@ pub struct Config {
 impl Config {
     /// Reads and parses a config file (unknown keys and wrong types are errors).
     pub fn load(file: &Path) -> Result<Config> {
+        Self::load_with(file, &Overrides::default())
+    }
+
+    /// Reads a config file and parses it with `overrides` applied (see
+    /// [`Config::parse_with`]).
+    pub fn load_with(file: &Path, overrides: &Overrides) -> Result<Config> {
+        let text = Self::read_text(file)?;
+        Self::parse_with(&text, file, overrides)
+    }
+
+    /// The text of a config file (an error names the file and says why).
+    pub fn read_text(file: &Path) -> Result<String> {
         let shown = file.display().to_string();
         if file.is_dir() {
             return Err(Error::config(
@@ -78,17 +97,18 @@ impl Config {
                 "is a directory; give a .toml config file",
             ));
         }
-        let text = std::fs::read_to_string(file).map_err(|e| {
+        std::fs::read_to_string(file).map_err(|e| {
             Error::config(
                 &shown,
                 "(file)",
                 format!("cannot read ({e}); check the path"),
             )
-        })?;
-        Self::parse(&text, file)
+        })
     }
 
     /// Parses config text that lives at `file` (for relative paths and messages).
+    /// A `[sweep]` table is set aside (in [`Config::sweep`]) and the rest parsed:
+    /// the base point of the sweep. [`Config::parse_with`] also applies overrides.
     ///
     /// Two steps: `kind` is read first (with `name`, so an empty file still asks for
     /// `name` first), then the whole text is deserialized straight into that kind's
@@ -98,17 +118,7 @@ impl Config {
     /// the spans toml attaches to errors (the line and key our messages name) and
     /// disables `deny_unknown_fields` under flatten.
     pub fn parse(text: &str, file: &Path) -> Result<Config> {
-        let shown = file.display().to_string();
-        let head: Head = toml::from_str(text).map_err(|e| toml_error(&shown, text, &e, None))?;
-        let experiment = parse_kind(text, &shown, head.kind)?;
-        let table: toml::Table =
-            toml::from_str(text).map_err(|e| toml_error(&shown, text, &e, None))?;
-        Ok(Config {
-            experiment,
-            table,
-            file: file.to_path_buf(),
-            origin: Origin::file(file),
-        })
+        Self::parse_with(text, file, &Overrides::default())
     }
 
     /// A stable hash of the parsed config and of every file it names (FNV-1a over the
@@ -190,6 +200,12 @@ impl Config {
             ),
         )
     }
+}
+
+/// Both parsing steps: `name` and `kind`, then the text as `kind`'s struct.
+fn typed(text: &str, shown: &str) -> Result<Experiment> {
+    let head: Head = toml::from_str(text).map_err(|e| toml_error(shown, text, &e, None))?;
+    parse_kind(text, shown, head.kind)
 }
 
 /// The second parsing step: the text as `kind`'s struct.
