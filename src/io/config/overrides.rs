@@ -288,7 +288,7 @@ fn without_sweep(text: &str, rest: &Table) -> Option<String> {
     let mut out = String::with_capacity(text.len());
     for line in text.split_inclusive('\n') {
         if let Some(h) = header(line) {
-            inside = h == "sweep";
+            inside = h == "sweep" || h.starts_with("sweep.");
         }
         if inside {
             out.push_str(if line.ends_with('\n') { "\n" } else { "" });
