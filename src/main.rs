@@ -131,11 +131,19 @@ fn main() -> ExitCode {
                 }
                 Err(e @ lmser::Error::Interrupted { .. }) => {
                     let dir = opts.out.clone().unwrap_or_else(|| default_dir(&config));
-                    eprintln!(
-                        "error: {e}; resume with: lmser run {} --resume {}",
-                        shell_word(&config),
-                        shell_word(&dir)
-                    );
+                    if dir.join("checkpoint.json").exists() {
+                        eprintln!(
+                            "error: {e}; resume with: lmser run {} --resume {}",
+                            shell_word(&config),
+                            shell_word(&dir)
+                        );
+                    } else {
+                        eprintln!(
+                            "error: {e}; this kind of run keeps no checkpoint, rerun it with: lmser run {} --out {} --force",
+                            shell_word(&config),
+                            shell_word(&dir)
+                        );
+                    }
                     ExitCode::from(e.exit_code() as u8)
                 }
                 Err(e) => {

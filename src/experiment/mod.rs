@@ -134,7 +134,7 @@ impl Run {
         let dir = if opts.resume {
             RunDir::create(&path)?
         } else {
-            RunDir::prepare(&path, opts.force)?
+            RunDir::prepare(&path, opts.force, &cfg.named_files())?
         };
         let summary = Summary {
             name: cfg.name().to_string(),

@@ -120,6 +120,19 @@ impl Config {
                 .iter()
                 .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
         }
+        let text = serde_json::to_string(&self.table).unwrap_or_default();
+        let mut h = fnv(0xcbf29ce484222325, text.as_bytes());
+        for path in self.named_files() {
+            if let Ok(bytes) = std::fs::read(path) {
+                h = fnv(h, &bytes);
+            }
+        }
+        format!("{h:016x}")
+    }
+
+    /// Every string value of the config resolved as a path relative to the config
+    /// (the files it may read; strings that name no file are harmless here).
+    pub fn named_files(&self) -> Vec<PathBuf> {
         fn strings<'a>(v: &'a toml::Value, out: &mut Vec<&'a str>) {
             match v {
                 toml::Value::String(s) => out.push(s),
@@ -128,16 +141,9 @@ impl Config {
                 _ => {}
             }
         }
-        let text = serde_json::to_string(&self.table).unwrap_or_default();
-        let mut h = fnv(0xcbf29ce484222325, text.as_bytes());
         let mut names = Vec::new();
         self.table.values().for_each(|v| strings(v, &mut names));
-        for name in names {
-            if let Ok(bytes) = std::fs::read(self.path(name)) {
-                h = fnv(h, &bytes);
-            }
-        }
-        format!("{h:016x}")
+        names.into_iter().map(|n| self.path(n)).collect()
     }
 
     /// The run name (`name`).
