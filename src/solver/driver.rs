@@ -128,6 +128,16 @@ impl<S: OdeSystem> Driver<S> {
     /// Continues from `point` (an output of an earlier run of the same system and
     /// options), which is not counted again.
     pub fn restore(&mut self, point: &ResumePoint) -> Result<()> {
+        if point.y.len() != self.sys.dim() {
+            return Err(Error::Resume {
+                dir: ".".into(),
+                message: format!(
+                    "the saved state has {} values, this system {}",
+                    point.y.len(),
+                    self.sys.dim()
+                ),
+            });
+        }
         self.jump(point.clone(), false)
     }
 

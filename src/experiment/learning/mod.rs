@@ -18,7 +18,7 @@ pub use steppers::{LearningState, Simulation, simulate};
 
 use super::{Kind, PlotBuffer, Run, RunOptions, drive};
 use crate::analysis::{ALIGNED, alignment, rows_aligned_in_order};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::executor::{Metrics, Observer};
 use crate::io::config::Config;
 use crate::io::plot::{Figure, Series};
@@ -87,14 +87,6 @@ impl Kind for Learning {
         let sim = Simulation::new(spec)?;
         let observers: [&mut dyn Observer; 2] = [&mut jt, &mut plot];
         let (sim, result) = drive(sim, run, opts, spec.solver.t_end, observers);
-        let result = result.map_err(|e| match e {
-            // The steppers do not know the directory they resume.
-            Error::Resume { message, .. } => Error::Resume {
-                dir: run.dir().path().into(),
-                message,
-            },
-            other => other,
-        });
         let n1 = spec.w0.nrows();
         let lam = &spec.spectrum.values;
         let j_min = spec.spectrum.plateau(&(0..n1).collect::<Vec<_>>());
@@ -136,8 +128,9 @@ impl Kind for Learning {
             ));
             run.set("final", &fin);
         }
-        plots(run, &plot, spec)?;
-        result
+        // A failed plot must not hide the run's own outcome.
+        let plotted = plots(run, &plot, spec);
+        result.and(plotted)
     }
 }
 

@@ -32,14 +32,25 @@ pub enum LearningState {
         word_pos: String,
     },
     /// Held-sample runs (coupled over samples, two-phase): samples presented so far,
-    /// next output index, the state (z, vec W), and the sample stream's position at
-    /// the start of the block of samples the next sample belongs to.
+    /// next output index, the state (z, vec W), the sample stream's position at the
+    /// start of the block of samples the next sample belongs to, and the solver
+    /// counters so far (absent in checkpoints of earlier versions).
     Held {
         samples_done: u64,
         next: u64,
         y: Vec<f64>,
         block_word_pos: String,
+        #[serde(default)]
+        stats: Option<solver::SolverStats>,
     },
+}
+
+/// A checkpoint state whose `what` has `got` values where this run has `want`.
+pub(super) fn state_size(what: &str, got: usize, want: usize) -> Error {
+    Error::Resume {
+        dir: ".".into(),
+        message: format!("checkpoint.json holds {got} values of {what}, this run has {want}"),
+    }
 }
 
 pub(super) fn resume_mismatch() -> Error {
@@ -184,8 +195,11 @@ impl Stepper for StochasticStepper<'_> {
         else {
             return Err(resume_mismatch());
         };
-        self.rng.set_word_pos(word_pos(&pos)?);
         let (n1, n0) = self.spec.w0.shape();
+        if w.len() != n1 * n0 {
+            return Err(state_size("W", w.len(), n1 * n0));
+        }
+        self.rng.set_word_pos(word_pos(&pos)?);
         (self.t, self.k, self.next) = (t, k, next);
         self.w = DMatrix::from_column_slice(n1, n0, &w);
         Ok(())

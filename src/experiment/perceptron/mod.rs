@@ -134,8 +134,9 @@ impl Kind for Perceptron {
             };
             run.set("final", &last);
         }
-        plots(run, &plot)?;
-        result
+        // A failed plot must not hide the run's own outcome.
+        let plotted = plots(run, &plot);
+        result.and(plotted)
     }
 }
 
