@@ -94,7 +94,7 @@ fn coupled_resumes_at_block_boundary() {
 /// for every kind of learning state.
 #[test]
 fn a_state_of_the_wrong_size_is_an_error() {
-    let averaged = spec(&HELD_AVG);
+    let averaged = spec(HELD_AVG);
     let held = spec(
         &HELD
             .replace("MODE", "two-phase")
