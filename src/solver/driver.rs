@@ -54,7 +54,7 @@ impl SolverStats {
 }
 
 /// The driver's state just after an output: continuing from it with
-/// [`integrate_from`](super::integrate_from) reproduces the uninterrupted run bit for bit (every output
+/// [`Driver::resume`] reproduces the uninterrupted run bit for bit (every output
 /// interval is integrated from its start state and step size alone).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResumePoint {
