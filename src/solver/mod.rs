@@ -34,7 +34,8 @@ mod rk4;
 mod rosenbrock;
 
 pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
-pub use options::{Method, SolverOptions, beyond, check_bound, interrupted, norm, poll, raised};
+pub use options::{Method, SolverOptions, beyond, norm};
+pub(crate) use options::{check_bound, poll, raised};
 pub use rosenbrock::rosenbrock_fixed;
 
 use crate::error::Result;

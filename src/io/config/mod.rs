@@ -8,7 +8,7 @@ use crate::error::{Error, Result};
 use std::path::{Path, PathBuf};
 
 pub mod schema;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use schema::*;
 pub use validate::{MAX_LANDSCAPE_N0, MAX_WEIGHTS, check_gains, non_negative, positive};
