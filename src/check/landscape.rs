@@ -189,22 +189,35 @@ pub fn escape_row(slope: f64, predicted: f64) -> CheckRow {
     )
 }
 
-/// escape_times.png: measured escape times against the linearisation's slope.
+/// escape_times.png: the measured escape times (markers) against the linearisation's
+/// slope 1/mu per e-fold of 1/eps (dashed, its intercept fitted to the points).
 pub(crate) fn escape_figure(dir: &RunDir, escape: &[(f64, f64)], predicted: f64) -> Result<()> {
+    let ln_inv = |e: f64| (1.0 / e).ln();
+    let n = escape.len().max(1) as f64;
+    let intercept = escape
+        .iter()
+        .map(|&(e, t)| t - predicted * ln_inv(e))
+        .sum::<f64>()
+        / n;
+    let line = escape
+        .iter()
+        .map(|&(e, _)| (e, intercept + predicted * ln_inv(e)))
+        .collect();
     Figure {
         title: "Escape time from the saddle {1,3} against the perturbation size".into(),
-        x_label: "eps (log scale)".into(),
+        x_label: "perturbation eps (log scale)".into(),
         y_label: "escape time".into(),
         log_x: true,
         series: vec![
-            Series::new("measured", escape.to_vec()),
             Series::new(
-                format!("linearisation: slope 1/mu = {predicted:.3} per e-fold"),
-                escape
-                    .iter()
-                    .map(|&(e, _)| (e, escape[0].1 + predicted * (escape[0].0 / e).ln()))
-                    .collect(),
-            ),
+                format!("linearisation: slope 1/mu = {predicted:.4} per e-fold"),
+                line,
+            )
+            .dashed()
+            .color(crate::io::plot::palette(0)),
+            Series::new("measured", escape.to_vec())
+                .markers()
+                .color(crate::io::plot::palette(3)),
         ],
         ..Default::default()
     }

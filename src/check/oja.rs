@@ -155,41 +155,53 @@ pub fn lmser_vs_oja(starts: u64) -> Result<(CheckRow, Vec<Series>)> {
     ))
 }
 
-/// theorem4.png: the ratio <E G_0, E G> / ||E G_0||^2 per sample and family.
+/// theorem4.png: the ratio <E G_0, E G> / ||E G_0||^2 of each sampled W as a marker,
+/// the families one after another along x, against the slides' 2.
 pub(crate) fn theorem4_figure(dir: &RunDir, families: &[(String, Vec<f64>)]) -> Result<()> {
-    Figure {
-        title: "Theorem 4: <E G_0, E G> / ||E G_0||^2 (the slides claim 2)".into(),
-        x_label: "sample".into(),
-        y_label: "ratio".into(),
-        series: families
+    let mut start = 0usize;
+    let mut series = Vec::new();
+    for (i, (name, ratios)) in families.iter().enumerate() {
+        let pts = ratios
             .iter()
-            .map(|(n, r)| {
-                Series::new(
-                    n.clone(),
-                    r.iter().enumerate().map(|(i, v)| (i as f64, *v)).collect(),
-                )
-            })
-            .collect(),
-        hlines: vec![(2.0, "printed value 2".into())],
+            .enumerate()
+            .map(|(k, v)| ((start + k) as f64, *v))
+            .collect();
+        start += ratios.len();
+        series.push(
+            Series::new(name.clone(), pts)
+                .markers()
+                .color(crate::io::plot::palette(i)),
+        );
+    }
+    Figure {
+        title: "Theorem 4: <E G_0, E G> / ||E G_0||^2 at sampled W (the slides claim 2)".into(),
+        x_label: "sampled W (families one after another)".into(),
+        y_label: "ratio".into(),
+        series,
+        levels: vec![crate::io::plot::Level::new(2.0, "printed value 2")],
         ..Default::default()
     }
     .save(&dir.file("theorem4"))
 }
 
-/// lmser_vs_oja.png: J(t) along both flows from the same start.
+/// lmser_vs_oja.png: J(t) along both flows from the same start (LMSER solid, Oja
+/// dashed: they meet at the minimum).
 pub(crate) fn lmser_vs_oja_figure(dir: &RunDir, curves: Vec<Series>) -> Result<()> {
     Figure {
-        title: "J(t) along LMSER and Oja from the same start".into(),
+        title: "J(t) along LMSER and Oja's subspace rule from the same W0".into(),
         x_label: "t (log scale)".into(),
         y_label: "J".into(),
         log_x: true,
         series: curves
             .into_iter()
-            .map(|s| {
-                Series::new(
+            .enumerate()
+            .map(|(i, s)| {
+                let s = Series::new(
                     s.label,
                     s.points.into_iter().filter(|p| p.0 > 0.0).collect(),
                 )
+                .color(crate::io::plot::palette(i));
+                if i == 0 { s } else { s.dashed() }
             })
             .collect(),
         ..Default::default()

@@ -202,14 +202,24 @@ pub fn symmetry_row(counts: &[SymmetryCount]) -> CheckRow {
     )
 }
 
-/// symmetry_breaking.png: min_i |cos(w_i, phi_i)| through time for every rule.
+/// symmetry_breaking.png: min_i |cos(w_i, phi_i)| through time for every rule (the
+/// Oja-weighted rules dashed).
 pub(crate) fn figure(dir: &RunDir, curves: Vec<Series>) -> Result<()> {
     Figure {
-        title: "Symmetry breaking: min_i |cos(w_i, phi_i)|, A = diag(3, 2, 1)".into(),
+        title: "Symmetry breaking, A = diag(3, 2, 1): min_i |cos(w_i, phi_i)|, row i against eigenvector i".into(),
         x_label: "t (log scale)".into(),
         y_label: "min_i |cos(w_i, phi_i)|".into(),
         log_x: true,
-        series: curves,
+        y_range: Some((0.0, 1.02)),
+        series: curves
+            .into_iter()
+            .enumerate()
+            .map(|(i, s)| {
+                let dashed = s.label.starts_with("oja");
+                let s = s.color(crate::io::plot::palette(i));
+                if dashed { s.dashed() } else { s }
+            })
+            .collect(),
         ..Default::default()
     }
     .save(&dir.file("symmetry_breaking"))
