@@ -87,7 +87,8 @@ pub fn theorem1(nets: u64) -> Result<Vec<CheckRow>> {
                 Verdict::Fails
             },
             true,
-        ),
+        )
+        .key("largest rise of E", max_e, Some(tol)),
         row(
             "theorem1-printed-energy",
             "J_net as printed (eqn 3) is that energy",
@@ -98,6 +99,7 @@ pub fn theorem1(nets: u64) -> Result<Vec<CheckRow>> {
                 Verdict::Fails
             },
             false,
-        ),
+        )
+        .key("largest rise of J_net", max_p, Some(tol)),
     ])
 }

@@ -178,6 +178,10 @@ pub fn tanh_symmetry(starts: u64, t_end: f64) -> Vec<SymmetryCount> {
 /// The tanh row of the table.
 pub fn tanh_row(counts: &[SymmetryCount]) -> CheckRow {
     let measured: Vec<String> = counts.iter().map(SymmetryCount::describe).collect();
+    let breaking = counts
+        .iter()
+        .filter(|c| c.runs > 0 && c.any_order == c.runs)
+        .count();
     row(
         "symmetry-breaking-tanh",
         "tanh(beta v) units make rows converge to individual eigenvectors",
@@ -188,17 +192,27 @@ pub fn tanh_row(counts: &[SymmetryCount]) -> CheckRow {
         symmetry_verdict(counts),
         false,
     )
+    .key("source kinds breaking", breaking as f64, Some(counts.len() as f64))
 }
 
 /// The symmetry-breaking row of the table.
 pub fn symmetry_row(counts: &[SymmetryCount]) -> CheckRow {
     let measured: Vec<String> = counts.iter().map(SymmetryCount::describe).collect();
+    let breaking = counts
+        .iter()
+        .filter(|c| c.runs > 0 && c.any_order == c.runs)
+        .count();
     row(
         "symmetry-breaking",
         "amplifying outputs z = A y makes rows converge to individual eigenvectors",
         format!("A = diag(3, 2, 1), |cos| >= 0.999: {}", measured.join("; ")),
         symmetry_verdict(counts),
         false,
+    )
+    .key(
+        "rules breaking it",
+        breaking as f64,
+        Some(counts.len() as f64),
     )
 }
 
