@@ -6,6 +6,7 @@
 
 mod coupled;
 mod energy;
+mod energy_search;
 mod landscape;
 mod oja;
 pub mod search;
