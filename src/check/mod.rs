@@ -12,15 +12,14 @@ mod oja;
 pub mod search;
 pub mod sign_search;
 mod symmetry;
+mod tanh;
 
 pub use coupled::coupled_vs_two_phase;
 pub use energy::theorem1;
 pub use landscape::{EscapeTimes, escape_row, escape_times, gradient_flow, random_sigma, theorem2};
 pub use oja::{lmser_vs_oja, theorem4_check};
-pub use symmetry::{
-    SymmetryCount, TANH_ALIGNED, symmetry_breaking, symmetry_row, symmetry_rules, tanh_row,
-    tanh_symmetry,
-};
+pub use symmetry::{SymmetryCount, symmetry_breaking, symmetry_row, symmetry_rules};
+pub use tanh::{TANH_ALIGNED, TanhRun, tanh_row, tanh_symmetry};
 
 use crate::data::Dataset;
 use crate::dynamics::rules::Rule;
@@ -174,7 +173,7 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     let (sym, sym_curves) = symmetry_breaking(4, 150.0);
     rows.push(symmetry_row(&sym));
     symmetry::figure(&dir, sym_curves)?;
-    rows.push(tanh_row(&tanh_symmetry(3, 300.0)));
+    rows.push(tanh_row(&tanh_symmetry()));
     let (escape, slope, predicted) = escape_times()?;
     rows.push(escape_row(slope, predicted));
     landscape::escape_figure(&dir, &escape, predicted)?;

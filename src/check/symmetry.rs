@@ -2,7 +2,7 @@
 //! units; where the rows of W end (docs/theory.md §5).
 
 use super::{CheckRow, Verdict, averaged_spec, row};
-use crate::analysis::{ALIGNED, Spectrum, alignment, rows_aligned_in_order, rows_on_eigenvectors};
+use crate::analysis::{ALIGNED, alignment, rows_aligned_in_order, rows_on_eigenvectors};
 use crate::data;
 use crate::data::{Dataset, Distribution};
 use crate::dynamics::rules::{Placement, Rule};
@@ -136,63 +136,6 @@ pub fn symmetry_breaking(starts: u64, t_end: f64) -> (Vec<SymmetryCount>, Vec<Se
         out.push(count);
     }
     (out, curves)
-}
-
-/// |cos| threshold of the tanh check: the nonlinear rule over a finite sample set leaves
-/// rows a few degrees off the eigenvectors (0.99 = 8 degrees) even where it breaks the
-/// rotation symmetry; the measured values are reported.
-pub const TANH_ALIGNED: f64 = 0.99;
-
-/// The tanh(beta v) variant: the averaged rule over 1000 fixed samples of Gaussian,
-/// uniform and Laplace sources, from `starts` random W0, compared with the
-/// eigenvectors of the sample set's second moment (what the averaged rule sees).
-pub fn tanh_symmetry(starts: u64, t_end: f64) -> Vec<SymmetryCount> {
-    let lam = [4.0, 2.5, 1.5, 0.8, 0.4, 0.2];
-    let mut out = Vec::new();
-    for (name, dist) in [
-        ("gaussian", Distribution::Gaussian),
-        ("uniform", Distribution::Uniform),
-        ("laplace", Distribution::Laplace),
-    ] {
-        let dataset = Dataset::from_eigenvalues(&lam, true, dist, &mut data::rng(15, 4));
-        let samples = dataset.sample(1000, &mut data::rng(16, 6));
-        let empirical = Spectrum::of(&(samples.transpose() * &samples / samples.nrows() as f64));
-        let mut count = SymmetryCount::new(name.to_string());
-        for s in 0..starts {
-            let mut rng = data::rng(300 + s, 1);
-            let w0 = DMatrix::from_fn(3, 6, |_, _| 0.3 * data::normal(&mut rng));
-            let mut spec = averaged_spec(&dataset, Rule::LmserTanh { beta: 1.0 }, w0, t_end, 10.0);
-            spec.solver.rtol = 1e-7;
-            spec.solver.atol = 1e-9;
-            spec.samples = Some(samples.clone());
-            spec.spectrum = empirical.clone();
-            if let Ok((w, _)) = simulate(&spec, &mut |_: &Metrics| Ok(())) {
-                count.add(&alignment(&w, &spec.spectrum), TANH_ALIGNED);
-            }
-        }
-        out.push(count);
-    }
-    out
-}
-
-/// The tanh row of the table.
-pub fn tanh_row(counts: &[SymmetryCount]) -> CheckRow {
-    let measured: Vec<String> = counts.iter().map(SymmetryCount::describe).collect();
-    let breaking = counts
-        .iter()
-        .filter(|c| c.runs > 0 && c.any_order == c.runs)
-        .count();
-    row(
-        "symmetry-breaking-tanh",
-        "tanh(beta v) units make rows converge to individual eigenvectors",
-        format!(
-            "beta = 1, 1000 fixed samples (eigenvectors of their second moment, |cos| >= 0.99), averaged rule: {}",
-            measured.join("; ")
-        ),
-        symmetry_verdict(counts),
-        false,
-    )
-    .key("source kinds breaking", breaking as f64, Some(counts.len() as f64))
 }
 
 /// The symmetry-breaking row of the table.
