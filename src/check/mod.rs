@@ -12,6 +12,7 @@ mod oja;
 pub mod search;
 pub mod sign_search;
 mod symmetry;
+pub mod symmetry_search;
 mod tanh;
 
 pub use coupled::coupled_vs_two_phase;
@@ -171,7 +172,7 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     rows.extend(t4);
     oja::theorem4_figure(&dir, &families)?;
     let (sym, sym_curves) = symmetry_breaking(4, 150.0);
-    rows.push(symmetry_row(&sym));
+    rows.push(symmetry_row(&sym, &symmetry_search::search_symmetry()));
     symmetry::figure(&dir, sym_curves)?;
     rows.push(tanh_row(&tanh_symmetry()));
     let (escape, slope, predicted) = escape_times()?;
@@ -205,4 +206,34 @@ fn write_table(dir: &RunDir, rows: &[CheckRow]) -> Result<()> {
         ]);
     }
     write_csv(&dir.file("check.csv"), records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_lines_fit_whatever_the_numbers() {
+        for (v, b) in [
+            (f64::NAN, None),
+            (f64::INFINITY, Some(f64::NEG_INFINITY)),
+            (-1.234567e-300, Some(1e300)),
+            (123456789.0, Some(0.0)),
+        ] {
+            let r = row(
+                "a-claim-name-of-exactly-26",
+                "s",
+                "m".into(),
+                Verdict::HoldsWithConditions,
+                false,
+            )
+            .key("a long key figure name that goes on", v, b);
+            let line = r.terminal_line();
+            assert!(line.chars().count() <= LINE_WIDTH, "{line}");
+            assert!(line.starts_with("a-claim-name-of-exactly-26 holds-with-conditions"));
+        }
+        assert_eq!(number(-0.99322), "-0.9932");
+        assert_eq!(number(57.0), "57");
+        assert_eq!(number(5.797e-15), "5.797e-15");
+    }
 }
