@@ -67,16 +67,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { out } => match lmser::check::run_all(&out) {
             Ok(rows) => {
+                println!("{}", lmser::check::terminal_header());
                 for r in &rows {
-                    println!(
-                        "{:<26} {:<22} slides: {}",
-                        r.claim,
-                        r.verdict.name(),
-                        r.slides
-                    );
-                    println!("{:<26} measured: {}", "", r.measured);
+                    println!("{}", r.terminal_line());
                 }
-                println!("wrote {}", out.join("check.csv").display());
+                println!(
+                    "full table (what each claim says, what was measured): {}",
+                    out.join("check.csv").display()
+                );
                 let bugs: Vec<_> = rows
                     .iter()
                     .filter(|r| r.is_bug())

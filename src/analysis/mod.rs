@@ -30,4 +30,4 @@ pub use landscape::{
     landscape_until, predicted_saddles, subsets,
 };
 pub use spectrum::Spectrum;
-pub use theorem4::theorem4;
+pub use theorem4::{Theorem4, theorem4, theorem4_terms};

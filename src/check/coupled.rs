@@ -85,7 +85,8 @@ output_dt = 1.0
                 Verdict::Fails
             },
             true,
-        ),
+        )
+        .key("relative W gap", rel, Some(2.0 * predicted)),
         series,
     ))
 }

@@ -29,6 +29,7 @@ pub fn theorem2() -> Vec<CheckRow> {
         (&[2.0, 1.0, 0.5, 0.25], 1),
     ];
     let (mut max_grad, mut max_j, mut counts_ok) = (0.0f64, 0.0f64, true);
+    let (mut saddles_total, mut predicted_total) = (0u64, 0u64);
     let mut counts = Vec::new();
     for (i, (lam, n1)) in cases.iter().enumerate() {
         let sigma = random_sigma(lam, 50 + i as u64);
@@ -55,6 +56,8 @@ pub fn theorem2() -> Vec<CheckRow> {
             && minima[0].subset == (0..*n1).collect::<Vec<_>>()
             && maxima == 1;
         counts_ok &= ok;
+        saddles_total += saddles;
+        predicted_total += predicted_saddles(lam.len(), *n1);
         counts.push(format!(
             "(n0={}, n1={}): {} saddles (predicted {}), {} minimum, {} maximum",
             lam.len(),
@@ -79,7 +82,8 @@ pub fn theorem2() -> Vec<CheckRow> {
                 Verdict::Fails
             },
             true,
-        ),
+        )
+        .key("max(||F||, |J - J(S)|)", max_grad.max(max_j), Some(1e-10)),
         row(
             "landscape-saddle-count",
             "one minimum (principal subspace) and sum_{i<=n1} C(n0,i) - 1 saddles",
@@ -90,6 +94,11 @@ pub fn theorem2() -> Vec<CheckRow> {
                 Verdict::Fails
             },
             true,
+        )
+        .key(
+            "saddles (3 cases)",
+            saddles_total as f64,
+            Some(predicted_total as f64),
         ),
     ]
 }
@@ -119,6 +128,7 @@ pub fn gradient_flow() -> CheckRow {
         },
         true,
     )
+    .key("rel. gradient mismatch", worst, Some(1e-7))
 }
 
 /// (eps, escape time) pairs, the fitted slope of t_esc against ln(1/eps), and 1/mu.
@@ -187,6 +197,7 @@ pub fn escape_row(slope: f64, predicted: f64) -> CheckRow {
         },
         true,
     )
+    .key("rel. slope error", rel, Some(0.05))
 }
 
 /// escape_times.png: the measured escape times (markers) against the linearisation's
