@@ -172,3 +172,73 @@ pub fn predicted_saddles(n0: usize, n1: usize) -> u64 {
 pub fn binomial(n: usize, k: usize) -> u64 {
     (0..k).fold(1u64, |acc, i| acc * (n - i) as u64 / (i + 1) as u64)
 }
+
+/// Theorem 2 on an enumerated landscape: every representative is stationary with
+/// J = 1/2 (tr Sigma - sum_S lambda), there is one minimum (the top n1
+/// eigenvectors), one maximum (W = 0) and sum_{i<=n1} C(n0, i) - 1 saddles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theorem2 {
+    pub saddles: u64,
+    pub saddles_predicted: u64,
+    /// Subsets (0-based) of the minima found.
+    pub minima: Vec<Vec<usize>>,
+    pub maxima: usize,
+    /// Largest ||F(W)|| over the representatives.
+    pub max_grad_norm: f64,
+    /// Largest |J - J(S)| over the representatives.
+    pub max_abs_j_error: f64,
+    n1: usize,
+    scale: f64,
+}
+
+/// Stationarity and J hold to rounding: 1e-10 max(1, lambda_1) (the representatives
+/// are exact critical points, so only rounding separates F and J from their values).
+pub const THEOREM2_TOL: f64 = 1e-10;
+
+impl Theorem2 {
+    /// The counts and errors of `points`, the critical sets of an n1 x n0 net whose
+    /// largest eigenvalue is `lambda_1`.
+    pub fn of(points: &[CriticalPoint], n0: usize, n1: usize, lambda_1: f64) -> Self {
+        let count = |k: CriticalKind| points.iter().filter(|p| p.kind == k).count();
+        Theorem2 {
+            saddles: count(CriticalKind::Saddle) as u64,
+            saddles_predicted: predicted_saddles(n0, n1),
+            minima: points
+                .iter()
+                .filter(|p| p.kind == CriticalKind::Minimum)
+                .map(|p| p.subset.clone())
+                .collect(),
+            maxima: count(CriticalKind::Maximum),
+            max_grad_norm: points.iter().map(|p| p.grad_norm).fold(0.0, f64::max),
+            max_abs_j_error: points
+                .iter()
+                .map(|p| (p.j - p.j_predicted).abs())
+                .fold(0.0, f64::max),
+            n1,
+            scale: lambda_1.max(1.0),
+        }
+    }
+
+    /// The tolerance of stationarity and of J: THEOREM2_TOL max(1, lambda_1).
+    pub fn tolerance(&self) -> f64 {
+        THEOREM2_TOL * self.scale
+    }
+
+    /// Every representative stationary with the predicted J.
+    pub fn stationary(&self) -> bool {
+        self.max_grad_norm < self.tolerance() && self.max_abs_j_error < self.tolerance()
+    }
+
+    /// The predicted counts: one minimum at the top n1 eigenvectors, one maximum,
+    /// and the predicted number of saddles.
+    pub fn counts_hold(&self) -> bool {
+        self.saddles == self.saddles_predicted
+            && self.minima == vec![(0..self.n1).collect::<Vec<_>>()]
+            && self.maxima == 1
+    }
+
+    /// Both.
+    pub fn holds(&self) -> bool {
+        self.stationary() && self.counts_hold()
+    }
+}

@@ -9,7 +9,7 @@
 mod build;
 pub mod landscape;
 pub mod learning;
-mod observers;
+pub(crate) mod observers;
 pub mod perceptron;
 
 pub use build::*;
