@@ -49,8 +49,10 @@ pub struct SymmetryCount {
     pub in_order: u64,
     /// Runs with every row on its own eigenvector, in some order.
     pub any_order: u64,
-    /// Runs that finished.
+    /// Runs started.
     pub runs: u64,
+    /// Runs that ended with an error (counted as not breaking the symmetry).
+    pub failed: u64,
     /// Smallest over runs and rows of a row's largest |cos| with an eigenvector.
     pub min_best_cos: f64,
     /// Largest ||F(W)|| / tau_w at the end of a run (how far from converged).
@@ -64,6 +66,7 @@ impl SymmetryCount {
             in_order: 0,
             any_order: 0,
             runs: 0,
+            failed: 0,
             min_best_cos: 1.0,
             max_grad: 0.0,
         }
@@ -81,8 +84,13 @@ impl SymmetryCount {
     }
 
     fn describe(&self) -> String {
+        let failed = if self.failed > 0 {
+            format!(", {} runs failed", self.failed)
+        } else {
+            String::new()
+        };
         format!(
-            "{}: {}/{} runs in order, {}/{} in any order (smallest row max |cos| {:.4}, final ||F|| <= {:.1e})",
+            "{}: {}/{} runs in order, {}/{} in any order (smallest row max |cos| {:.4}, final ||F|| <= {:.1e}){failed}",
             self.label,
             self.in_order,
             self.runs,
@@ -141,9 +149,16 @@ pub fn symmetry_breaking(starts: u64, t_end: f64) -> (Vec<SymmetryCount>, Vec<Se
                     curve.into_iter().filter(|p| p.0 > 0.0).collect(),
                 ));
             }
-            if let Ok((w, _)) = result {
-                count.add(&alignment(&w, &spectrum), ALIGNED);
-                count.max_grad = count.max_grad.max(grad);
+            match result {
+                Ok((w, _)) => {
+                    count.add(&alignment(&w, &spectrum), ALIGNED);
+                    count.max_grad = count.max_grad.max(grad);
+                }
+                // A run that fails is a run that did not break the symmetry.
+                Err(_) => {
+                    count.runs += 1;
+                    count.failed += 1;
+                }
             }
         }
         out.push(count);

@@ -134,7 +134,11 @@ fn tanh_run(
         Ok(())
     }) {
         Ok((w, _)) => w,
-        Err(_) => w0,
+        // A failed run counts as not converged (so not breaking the symmetry).
+        Err(_) => {
+            grad_norm = f64::INFINITY;
+            w0
+        }
     };
     let mut patterns = mix.clone();
     for mut c in patterns.column_iter_mut() {
