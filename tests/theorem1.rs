@@ -4,9 +4,10 @@
 //! positive definite.
 //!
 //! The gradient of E is computed here independently of the library, from the
-//! stacked form of docs/theory.md §1.3-§1.4: grad E = s^-1(z) - (T z + I), with T from the weights
-//! and I = (W_1 x, 0, ..., W_K^T label when the top is clamped). It is checked
-//! against central differences of `NeuronDynamics::energy` first.
+//! stacked form of docs/theory.md §1.3-§1.4: grad E = s^-1(z) - (T z + I), with T
+//! assembled here from the weight matrices (never `Network::coupling`, which one test
+//! compares with it) and I = (W_1 x, 0, ..., W_K^T label when the top is clamped). It
+//! is checked against central differences of `NeuronDynamics::energy` first.
 //!
 //! Tolerance of "E never increases" between consecutive outputs z_i -> z_{i+1}:
 //! z_{i+1} = Phi(z_i) + d with Phi the exact flow (E(Phi(z_i)) <= E(z_i) by the
@@ -20,15 +21,12 @@
 //! with rtol = 1e-10, atol = 1e-12. This is generous but still ~1e-6 at most,
 //! while the printed J_net rises by ~1e-3..1e-2 under the same test (part d).
 //!
-//! KNOWN GAP (src/activation.rs:96): the tanh energy integral is evaluated as
-//! (a atanh a + ln(1 - a^2)/2) / beta, which cancels catastrophically as |z| -> 1:
-//! 1 - a*a carries an absolute rounding error ~eps, so the value is off by
-//! ~eps / (2 beta (1 - z^2)) (1e-10 at |z| = 1 - 3e-7, seen on zoo net 19, where
-//! the true decrease per output is ~1e-15). While [`KNOWN_GAP_TANH_CANCELLATION`] is
-//! true the tolerance adds 4 eps / (beta (1 - z_j^2)) per tanh unit for it; the
-//! cancellation-free form (1+a) ln(1+a)/2 + (1-a) ln(1-a)/2 makes that net's E
-//! monotone to 7e-15. `tanh_energy_integral_is_accurate_near_saturation` fails as
-//! soon as src is fixed, to say the flag must be cleared.
+//! The tanh energy integral is evaluated as ((1+a) ln(1+a) + (1-a) ln(1-a)) / (2 beta)
+//! (src/model/activation.rs), which has no cancellation as |z| -> 1, so the tolerance
+//! above needs no allowance for it; `tanh_energy_integral_is_accurate_near_saturation`
+//! checks that accuracy against independent series. (The earlier form
+//! (a atanh a + ln(1 - a^2)/2) / beta cancelled: it was off by ~eps / (2 beta (1 - z^2)),
+//! 1e-10 at |z| = 1 - 3e-7, where the true decrease of E per output was ~1e-15.)
 
 use lmser::Error;
 use lmser::model::activation::Activation;
@@ -41,10 +39,6 @@ use rand_chacha::ChaCha8Rng;
 
 const RTOL: f64 = 1e-10;
 const ATOL: f64 = 1e-12;
-
-/// See the module comment; clear once activation.rs evaluates the tanh integral
-/// without cancellation.
-const KNOWN_GAP_TANH_CANCELLATION: bool = false;
 
 // ------------------------------------------------------------------ helpers
 
@@ -145,33 +139,70 @@ fn zoo() -> Vec<(String, NeuronDynamics, Vec<f64>)> {
         .collect()
 }
 
+/// Offsets of the free layers in the stacked state, from the layer sizes:
+/// `off[k]` = n_1 + ... + n_{k-1} for free layers k = 1..=K (K-1 when the top is
+/// clamped); `off[0]` is unused.
+fn offsets(net: &Network) -> Vec<usize> {
+    let free = match net.top() {
+        Top::Free => net.depth(),
+        Top::Clamped(_) => net.depth() - 1,
+    };
+    let mut off = vec![0; free + 1];
+    for k in 2..=free {
+        off[k] = off[k - 1] + net.sizes()[k - 1];
+    }
+    off
+}
+
+/// T of docs/theory.md §1.3 written out from the weight matrices (not from
+/// `Network::coupling`): over the free layers, block (k, k-1) is W_k (n_k x n_{k-1})
+/// and block (k-1, k) is W_k^T, for k = 2..=last free layer; every other block,
+/// the diagonal ones included, is zero.
+fn coupling_from_weights(net: &Network) -> DMatrix<f64> {
+    let off = offsets(net);
+    let last = off.len() - 1;
+    let n = off[last] + net.sizes()[last];
+    let mut t = DMatrix::zeros(n, n);
+    for k in 2..=last {
+        let w = net.weight(k);
+        for i in 0..w.nrows() {
+            for j in 0..w.ncols() {
+                t[(off[k] + i, off[k - 1] + j)] = w[(i, j)];
+                t[(off[k - 1] + j, off[k] + i)] = w[(i, j)];
+            }
+        }
+    }
+    t
+}
+
 /// The input vector I of the stacked form over the free layers: W_1 x on layer 1 and,
 /// when the top is clamped, W_K^T label on layer K-1.
 fn input_vector(d: &NeuronDynamics) -> DVector<f64> {
     let net = d.network();
+    let off = offsets(net);
     let mut i = DVector::zeros(d.dim());
     let w1x = net.weight(1) * d.input();
     i.rows_mut(0, w1x.len()).copy_from(&w1x);
     if let Top::Clamped(label) = net.top() {
         let k = net.depth();
         let u = net.weight(k).transpose() * label;
-        let off = net.offset(k - 1);
-        let mut block = i.rows_mut(off, u.len());
+        let mut block = i.rows_mut(off[k - 1], u.len());
         block += &u;
     }
     i
 }
 
-/// grad E(z) = s^-1(z) - (T z + I), written from docs/theory.md §1.4, not from the library's
-/// right-hand side.
+/// grad E(z) = s^-1(z) - (T z + I), written from docs/theory.md §1.4 with T and I
+/// built here from the weights, not from the library's right-hand side or coupling.
 fn grad_energy(d: &NeuronDynamics, z: &[f64]) -> DVector<f64> {
     let net = d.network();
-    let h = net.coupling() * DVector::from_column_slice(z) + input_vector(d);
+    let off = offsets(net);
+    let h = coupling_from_weights(net) * DVector::from_column_slice(z) + input_vector(d);
     let mut g = DVector::zeros(z.len());
-    for k in net.free_layers() {
+    for (k, &o) in off.iter().enumerate().skip(1) {
         let s = net.activation(k);
         for j in 0..net.sizes()[k] {
-            let i = net.offset(k) + j;
+            let i = o + j;
             g[i] = s.inverse(j, z[i]) - h[i];
         }
     }
@@ -182,24 +213,6 @@ fn grad_energy(d: &NeuronDynamics, z: &[f64]) -> DVector<f64> {
 fn energy_tol(grad_norm: f64, n: usize, zmax: f64, e: f64, steps: u64) -> f64 {
     steps as f64 * (n as f64).sqrt() * grad_norm * (RTOL * zmax.max(1.0) + ATOL)
         + 1e-12 * (1.0 + e.abs())
-}
-
-/// The rounding allowance of the known gap: 4 eps / (beta (1 - z^2)) per tanh unit.
-fn tanh_rounding(d: &NeuronDynamics, z: &[f64]) -> f64 {
-    if !KNOWN_GAP_TANH_CANCELLATION {
-        return 0.0;
-    }
-    let net = d.network();
-    let mut sum = 0.0;
-    for k in net.free_layers() {
-        if let Activation::Tanh { beta } = net.activation(k) {
-            for j in 0..net.sizes()[k] {
-                let v = z[net.offset(k) + j];
-                sum += 4.0 * f64::EPSILON / (beta * (1.0 - v * v));
-            }
-        }
-    }
-    sum
 }
 
 fn opts(method: Method, t_end: f64, output_dt: f64) -> SolverOptions {
@@ -218,8 +231,6 @@ struct Sample {
     printed: f64,
     rate: f64,
     grad_norm: f64,
-    /// [`tanh_rounding`] at z.
-    rounding: f64,
 }
 
 /// Integrates and records every output.
@@ -233,7 +244,6 @@ fn trajectory(d: &NeuronDynamics, z0: &[f64], o: &SolverOptions) -> (Vec<Sample>
             printed: d.printed_energy(z),
             rate: d.energy_rate(z),
             grad_norm: grad_energy(d, z).norm(),
-            rounding: tanh_rounding(d, z),
         });
         Ok(())
     };
@@ -247,8 +257,7 @@ fn worst_increase(s: &[Sample], steps: u64, f: impl Fn(&Sample) -> f64) -> (f64,
     let mut worst = (f64::NEG_INFINITY, 0.0, 0.0); // (ratio, increase, t)
     for w in s.windows(2) {
         let zmax = w[1].z.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let tol = energy_tol(w[1].grad_norm, w[1].z.len(), zmax, f(&w[1]), steps)
-            + w[0].rounding.max(w[1].rounding);
+        let tol = energy_tol(w[1].grad_norm, w[1].z.len(), zmax, f(&w[1]), steps);
         let inc = f(&w[1]) - f(&w[0]);
         if inc / tol > worst.0 {
             worst = (inc / tol, inc, w[1].t);
@@ -281,6 +290,19 @@ fn gradient_matches_finite_differences_of_energy() {
                 g[i]
             );
         }
+    }
+}
+
+/// `Network::coupling` is the T of docs/theory.md §1.3 that the test builds from the
+/// weights, on every net of the zoo (3 and 4 layers, free and clamped tops). Exact:
+/// both only copy the weights' entries into place.
+#[test]
+fn coupling_is_the_block_tridiagonal_matrix_of_the_weights() {
+    for (name, d, _) in zoo() {
+        let net = d.network();
+        let t = coupling_from_weights(net);
+        assert!(t.amax() > 0.0, "{name}: T is zero");
+        assert_eq!(net.coupling(), t, "{name}");
     }
 }
 
@@ -335,7 +357,7 @@ fn energy_rate_matches_time_differences_of_energy() {
             .iter()
             .map(|x| {
                 let zmax = x.z.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-                energy_tol(x.grad_norm, x.z.len(), zmax, x.e, steps) + x.rounding
+                energy_tol(x.grad_norm, x.z.len(), zmax, x.e, steps)
             })
             .collect();
         for i in 4..s.len() - 4 {
@@ -356,14 +378,13 @@ fn energy_rate_matches_time_differences_of_energy() {
 /// (c) The odd-even fixed-point iteration is exact block-coordinate descent on E
 /// (odd layers are not coupled to each other, and E is strictly convex in each
 /// z_kj with minimiser z_kj = s(h_kj)), so E never increases from sweep to sweep;
-/// the only slack is rounding in E, 1e-12 (1 + |E|) (plus the tanh allowance of
-/// the known gap, see the module comment).
+/// the only slack is rounding in E, 1e-12 (1 + |E|).
 #[test]
 fn fixed_point_sweeps_never_increase_energy() {
     for (name, d, z0) in zoo() {
-        let mut es: Vec<(f64, f64)> = Vec::new();
+        let mut es: Vec<f64> = Vec::new();
         let mut obs = |_: f64, z: &[f64], _: &[f64]| -> lmser::Result<()> {
-            es.push((d.energy(z), tanh_rounding(&d, z)));
+            es.push(d.energy(z));
             Ok(())
         };
         integrate(
@@ -376,9 +397,9 @@ fn fixed_point_sweeps_never_increase_energy() {
         .unwrap();
         assert_eq!(es.len(), 201);
         for (i, w) in es.windows(2).enumerate() {
-            let ((e0, r0), (e1, r1)) = (w[0], w[1]);
+            let (e0, e1) = (w[0], w[1]);
             assert!(
-                e1 <= e0 + 1e-12 * (1.0 + e0.abs()) + r0.max(r1),
+                e1 <= e0 + 1e-12 * (1.0 + e0.abs()),
                 "{name}: E rose from {e0} to {e1} in sweep {}",
                 i + 1
             );
@@ -401,15 +422,16 @@ fn ode_steady_state_equals_fixed_point_limit() {
         let depth = 3 + (seed / 3 % 2) as usize;
         let (d, z0) = random_net(1000 + seed, kind, 1.2, depth, seed % 4 == 3);
         let net = d.network();
-        let mut m = -net.coupling();
-        for k in net.free_layers() {
+        let off = offsets(net);
+        let mut m = -coupling_from_weights(net);
+        for (k, &o) in off.iter().enumerate().skip(1) {
             let dmin = match net.activation(k) {
                 Activation::Logistic => 4.0,
                 Activation::Tanh { beta } => 1.0 / beta,
                 a => panic!("unexpected {a:?}"),
             };
             for j in 0..net.sizes()[k] {
-                let i = net.offset(k) + j;
+                let i = o + j;
                 m[(i, i)] += dmin;
             }
         }
@@ -497,14 +519,16 @@ fn linear_net(seed: u64, scale: f64, sizes: &[usize], tau: f64) -> NeuronDynamic
 }
 
 fn i_minus_t(d: &NeuronDynamics) -> DMatrix<f64> {
-    DMatrix::identity(d.dim(), d.dim()) - d.network().coupling()
+    DMatrix::identity(d.dim(), d.dim()) - coupling_from_weights(d.network())
 }
 
 /// (e) With I - T positive definite (smallest eigenvalue lambda > 0) the linear
 /// net converges to z* = (I - T)^-1 I_vec: z(t) - z* = exp(-(I - T) t / tau)(z0 - z*),
 /// so |z(t) - z*| <= exp(-lambda t / tau) |z0 - z*|. t_end is chosen to make that
 /// <= 1e-11; with the solver error (1e-8 relative, see tests/integrators.rs) the
-/// tolerance is 1e-8 (1 + |z*|).
+/// tolerance is 1e-8 (1 + |z*|). Also `linear_stability_margin` is lambda, with I - T
+/// built here from the weights: up to 1e-12, as a symmetric eigensolver is backward
+/// stable (eigenvalue error ~ n eps ||I - T|| ~ 1e-14 for n = 10, ||T|| ~ 1).
 #[test]
 fn stable_linear_net_converges_to_closed_form() {
     let mut tested = 0;
@@ -580,7 +604,7 @@ fn unstable_linear_net_diverges() {
     assert!(tested >= 5, "only {tested} unstable nets");
 }
 
-/// Tracks the known gap of the module comment: the library's tanh energy integral
+/// The library's tanh energy integral
 /// I(a) = int_0^a atanh(v)/beta dv, a = |z|, against two independent series (not
 /// the closed form the library evaluates), derived by hand:
 /// * near a = 1, with d = 1 - a (exact in floating point for a >= 1/2, Sterbenz):
@@ -598,8 +622,8 @@ fn unstable_linear_net_diverges() {
 /// cancelling form a atanh a + ln(1 - a^2)/2 is off by 8e-12 .. 4e-11 relative at
 /// 1 - a = 1e-6 .. 1e-10 (measured in double precision against the same series).
 /// The two series also check each other where both converge (a = 0.9, 0.95).
-/// Fails when the library's accuracy no longer matches
-/// KNOWN_GAP_TANH_CANCELLATION, i.e. once src changes and the flag is stale.
+/// Tolerance 1e-13 relative: the series' few ulps with a margin, and 80 times below
+/// the cancelling form's smallest error here (8e-12), so that form fails.
 #[test]
 fn tanh_energy_integral_is_accurate_near_saturation() {
     let beta = 1.3;
@@ -643,9 +667,8 @@ fn tanh_energy_integral_is_accurate_near_saturation() {
             worst = worst.max(((got - want) / want).abs());
         }
     }
-    let accurate = worst < 1e-13;
-    assert_eq!(
-        accurate, !KNOWN_GAP_TANH_CANCELLATION,
-        "largest relative error {worst:e}; update KNOWN_GAP_TANH_CANCELLATION"
+    assert!(
+        worst < 1e-13,
+        "tanh energy integral: largest relative error {worst:e} (cancellation near |z| = 1?)"
     );
 }
