@@ -1,11 +1,11 @@
 //! Theorem 1 (docs/theory.md §1.4): along tau_k dz_k/dt = -z_k + s(h_k) the Lyapunov
 //! energy E(z) = -sum_{k>=2} z_k^T W_k z_{k-1} - z_1^T W_1 x + sum int_0^z s^-1 never
-//! increases; the slides' printed J_net does; linear nets converge iff I - T is
-//! positive definite.
+//! increases; the slides' printed J_net does. (Equilibria and the stability of
+//! linear nets: tests/theorem1_stability.rs.)
 //!
-//! The gradient of E is computed here independently of the library, from the
-//! stacked form of docs/theory.md §1.3-§1.4: grad E = s^-1(z) - (T z + I), with T
-//! assembled here from the weight matrices (never `Network::coupling`, which one test
+//! The gradient of E is computed independently of the library (tests/common/nets.rs),
+//! from the stacked form of docs/theory.md §1.3-§1.4: grad E = s^-1(z) - (T z + I),
+//! with T assembled from the weight matrices (never `Network::coupling`, which one test
 //! compares with it) and I = (W_1 x, 0, ..., W_K^T label when the top is clamped). It
 //! is checked against central differences of `NeuronDynamics::energy` first.
 //!
@@ -28,97 +28,12 @@
 //! (a atanh a + ln(1 - a^2)/2) / beta cancelled: it was off by ~eps / (2 beta (1 - z^2)),
 //! 1e-10 at |z| = 1 - 3e-7, where the true decrease of E per output was ~1e-15.)
 
-use lmser::Error;
+mod common;
+
+use common::nets::{ATOL, Kind, RTOL, coupling_from_weights, grad_energy, opts, random_net};
 use lmser::model::activation::Activation;
-use lmser::model::network::{Network, Top};
 use lmser::model::neurons::NeuronDynamics;
-use lmser::solver::{Method, OdeSystem, SolverOptions, StopReason, integrate};
-use nalgebra::{DMatrix, DVector};
-use rand::Rng;
-use rand_chacha::ChaCha8Rng;
-
-const RTOL: f64 = 1e-10;
-const ATOL: f64 = 1e-12;
-
-// ------------------------------------------------------------------ helpers
-
-fn rng(seed: u64) -> ChaCha8Rng {
-    lmser::data::rng(seed, 77)
-}
-
-fn normal(r: &mut ChaCha8Rng) -> f64 {
-    lmser::data::normal(r)
-}
-
-#[derive(Clone, Copy, Debug, PartialEq)]
-enum Kind {
-    Logistic,
-    Tanh,
-    /// A random logistic or tanh activation per layer.
-    Mixed,
-}
-
-/// A seeded random K-layer net (K = 3 or 4), weights N(0, scale^2 / n_{k-1}), random
-/// tau per layer in [0.5, 2], random input N(0, 1), and an initial state uniform
-/// in the middle 90 % of each unit's range. Every third net has its top clamped
-/// to a random label inside the range.
-fn random_net(
-    seed: u64,
-    kind: Kind,
-    scale: f64,
-    depth: usize,
-    clamp: bool,
-) -> (NeuronDynamics, Vec<f64>) {
-    let mut r = rng(seed);
-    let mut sizes = vec![r.random_range(2..=6usize)];
-    for _ in 0..depth {
-        sizes.push(r.random_range(2..=5usize));
-    }
-    let weights: Vec<DMatrix<f64>> = sizes
-        .windows(2)
-        .map(|w| {
-            let sd = scale / (w[0] as f64).sqrt();
-            DMatrix::from_fn(w[1], w[0], |_, _| sd * normal(&mut r))
-        })
-        .collect();
-    let activations: Vec<Activation> = (0..depth)
-        .map(|_| {
-            let tanh = match kind {
-                Kind::Logistic => false,
-                Kind::Tanh => true,
-                Kind::Mixed => r.random_bool(0.5),
-            };
-            if tanh {
-                Activation::Tanh {
-                    beta: r.random_range(0.5..2.0),
-                }
-            } else {
-                Activation::Logistic
-            }
-        })
-        .collect();
-    let tau: Vec<f64> = (0..depth).map(|_| r.random_range(0.5..2.0)).collect();
-    let top = if clamp {
-        let (lo, hi) = activations[depth - 1].range();
-        Top::Clamped(DVector::from_fn(sizes[depth], |_, _| {
-            lo + (hi - lo) * r.random_range(0.05..0.95)
-        }))
-    } else {
-        Top::Free
-    };
-    let x = DVector::from_fn(sizes[0], |_, _| normal(&mut r));
-    let net = Network::new(sizes, weights, activations, tau, top).unwrap();
-    let dyn_ = NeuronDynamics::new(net, x);
-    let net = dyn_.network();
-    let mut z0 = vec![0.0; dyn_.dim()];
-    for k in net.free_layers() {
-        let (lo, hi) = net.activation(k).range();
-        for j in 0..net.sizes()[k] {
-            z0[net.offset(k) + j] = lo + (hi - lo) * r.random_range(0.05..0.95);
-        }
-    }
-    (dyn_, z0)
-}
+use lmser::solver::{Method, SolverOptions, integrate};
 
 /// The 30 nets of parts (a)-(c): 3- and 4-layer, logistic, tanh and mixed, weight
 /// scale 1.5..3, every third with a clamped top.
@@ -139,88 +54,10 @@ fn zoo() -> Vec<(String, NeuronDynamics, Vec<f64>)> {
         .collect()
 }
 
-/// Offsets of the free layers in the stacked state, from the layer sizes:
-/// `off[k]` = n_1 + ... + n_{k-1} for free layers k = 1..=K (K-1 when the top is
-/// clamped); `off[0]` is unused.
-fn offsets(net: &Network) -> Vec<usize> {
-    let free = match net.top() {
-        Top::Free => net.depth(),
-        Top::Clamped(_) => net.depth() - 1,
-    };
-    let mut off = vec![0; free + 1];
-    for k in 2..=free {
-        off[k] = off[k - 1] + net.sizes()[k - 1];
-    }
-    off
-}
-
-/// T of docs/theory.md §1.3 written out from the weight matrices (not from
-/// `Network::coupling`): over the free layers, block (k, k-1) is W_k (n_k x n_{k-1})
-/// and block (k-1, k) is W_k^T, for k = 2..=last free layer; every other block,
-/// the diagonal ones included, is zero.
-fn coupling_from_weights(net: &Network) -> DMatrix<f64> {
-    let off = offsets(net);
-    let last = off.len() - 1;
-    let n = off[last] + net.sizes()[last];
-    let mut t = DMatrix::zeros(n, n);
-    for k in 2..=last {
-        let w = net.weight(k);
-        for i in 0..w.nrows() {
-            for j in 0..w.ncols() {
-                t[(off[k] + i, off[k - 1] + j)] = w[(i, j)];
-                t[(off[k - 1] + j, off[k] + i)] = w[(i, j)];
-            }
-        }
-    }
-    t
-}
-
-/// The input vector I of the stacked form over the free layers: W_1 x on layer 1 and,
-/// when the top is clamped, W_K^T label on layer K-1.
-fn input_vector(d: &NeuronDynamics) -> DVector<f64> {
-    let net = d.network();
-    let off = offsets(net);
-    let mut i = DVector::zeros(d.dim());
-    let w1x = net.weight(1) * d.input();
-    i.rows_mut(0, w1x.len()).copy_from(&w1x);
-    if let Top::Clamped(label) = net.top() {
-        let k = net.depth();
-        let u = net.weight(k).transpose() * label;
-        let mut block = i.rows_mut(off[k - 1], u.len());
-        block += &u;
-    }
-    i
-}
-
-/// grad E(z) = s^-1(z) - (T z + I), written from docs/theory.md §1.4 with T and I
-/// built here from the weights, not from the library's right-hand side or coupling.
-fn grad_energy(d: &NeuronDynamics, z: &[f64]) -> DVector<f64> {
-    let net = d.network();
-    let off = offsets(net);
-    let h = coupling_from_weights(net) * DVector::from_column_slice(z) + input_vector(d);
-    let mut g = DVector::zeros(z.len());
-    for (k, &o) in off.iter().enumerate().skip(1) {
-        let s = net.activation(k);
-        for j in 0..net.sizes()[k] {
-            let i = o + j;
-            g[i] = s.inverse(j, z[i]) - h[i];
-        }
-    }
-    g
-}
-
 /// Bound on the energy increase per output interval, see the module comment.
 fn energy_tol(grad_norm: f64, n: usize, zmax: f64, e: f64, steps: u64) -> f64 {
     steps as f64 * (n as f64).sqrt() * grad_norm * (RTOL * zmax.max(1.0) + ATOL)
         + 1e-12 * (1.0 + e.abs())
-}
-
-fn opts(method: Method, t_end: f64, output_dt: f64) -> SolverOptions {
-    let mut o = SolverOptions::new(method, t_end);
-    o.rtol = RTOL;
-    o.atol = ATOL;
-    o.output_dt = output_dt;
-    o
 }
 
 /// What the observer records at one output time.
@@ -407,69 +244,6 @@ fn fixed_point_sweeps_never_increase_energy() {
     }
 }
 
-/// (c) The ODE's steady state is the fixed-point iteration's limit. On nets where
-/// E is mu-strongly convex (the Hessian diag(1 / s'(s^-1(z))) - T is at least
-/// diag(d_min) - T with d_min = 4 for logistic and 1/beta for tanh, so
-/// mu = lambda_min(diag(d_min) - T) > 0) the minimiser z* is unique and
-/// |z - z*| <= |grad E(z)| / mu for any z. Both end states are compared through that
-/// bound: |z_ode - z_fp| <= (|grad E(z_ode)| + |grad E(z_fp)|) / mu + 1e-12, and the
-/// bound itself must be small (< 1e-8) so the comparison has teeth.
-#[test]
-fn ode_steady_state_equals_fixed_point_limit() {
-    let mut compared = 0;
-    for seed in 0..60u64 {
-        let kind = [Kind::Logistic, Kind::Tanh, Kind::Mixed][(seed % 3) as usize];
-        let depth = 3 + (seed / 3 % 2) as usize;
-        let (d, z0) = random_net(1000 + seed, kind, 1.2, depth, seed % 4 == 3);
-        let net = d.network();
-        let off = offsets(net);
-        let mut m = -coupling_from_weights(net);
-        for (k, &o) in off.iter().enumerate().skip(1) {
-            let dmin = match net.activation(k) {
-                Activation::Logistic => 4.0,
-                Activation::Tanh { beta } => 1.0 / beta,
-                a => panic!("unexpected {a:?}"),
-            };
-            for j in 0..net.sizes()[k] {
-                let i = o + j;
-                m[(i, i)] += dmin;
-            }
-        }
-        let mu = m.symmetric_eigenvalues().min();
-        if mu < 0.05 {
-            continue; // not certifiably convex: several equilibria are possible
-        }
-        compared += 1;
-        let mut o = opts(Method::Dopri5, 400.0, 1.0);
-        o.steady_tol = 1e-12;
-        let (z_ode, st) =
-            integrate(&d, 0.0, &z0, &o, &mut |_: f64, _: &[f64], _: &[f64]| Ok(())).unwrap();
-        assert_eq!(
-            st.stop,
-            StopReason::SteadyState,
-            "seed {seed}: ODE not settled"
-        );
-        let mut o = opts(Method::FixedPoint, 5000.0, 1.0);
-        o.steady_tol = 1e-13;
-        let (z_fp, st) =
-            integrate(&d, 0.0, &z0, &o, &mut |_: f64, _: &[f64], _: &[f64]| Ok(())).unwrap();
-        assert_eq!(
-            st.stop,
-            StopReason::SteadyState,
-            "seed {seed}: FP not settled"
-        );
-        let bound = (grad_energy(&d, &z_ode).norm() + grad_energy(&d, &z_fp).norm()) / mu;
-        assert!(bound < 1e-8, "seed {seed}: bound {bound:e} too loose");
-        let diff = DVector::from_vec(z_ode.clone()) - DVector::from_vec(z_fp.clone());
-        assert!(
-            diff.norm() <= bound + 1e-12,
-            "seed {seed}: |z_ode - z_fp| = {:e} > {bound:e}",
-            diff.norm()
-        );
-    }
-    assert!(compared >= 20, "only {compared} strongly convex nets found");
-}
-
 /// (d) The printed J_net is not a Lyapunov function: among seeded random 4-layer
 /// logistic nets (weight scale 3) one shows an increase of J_net between outputs
 /// larger than the same tolerance that E always satisfies (and by a factor 100, so
@@ -493,115 +267,6 @@ fn printed_energy_rises_on_some_net() {
         "printed J_net rises by {inc:e} at t = {t} on net seed {}",
         5000 + seed
     );
-}
-
-/// The stacked linear system of a linear net: M = I - T and I_vec = (W_1 x, 0, ...).
-fn linear_net(seed: u64, scale: f64, sizes: &[usize], tau: f64) -> NeuronDynamics {
-    let mut r = rng(seed);
-    let weights: Vec<DMatrix<f64>> = sizes
-        .windows(2)
-        .map(|w| {
-            let sd = scale / (w[0] as f64).sqrt();
-            DMatrix::from_fn(w[1], w[0], |_, _| sd * normal(&mut r))
-        })
-        .collect();
-    let k = sizes.len() - 1;
-    let x = DVector::from_fn(sizes[0], |_, _| normal(&mut r));
-    let net = Network::new(
-        sizes.to_vec(),
-        weights,
-        vec![Activation::Linear; k],
-        vec![tau; k],
-        Top::Free,
-    )
-    .unwrap();
-    NeuronDynamics::new(net, x)
-}
-
-fn i_minus_t(d: &NeuronDynamics) -> DMatrix<f64> {
-    DMatrix::identity(d.dim(), d.dim()) - coupling_from_weights(d.network())
-}
-
-/// (e) With I - T positive definite (smallest eigenvalue lambda > 0) the linear
-/// net converges to z* = (I - T)^-1 I_vec: z(t) - z* = exp(-(I - T) t / tau)(z0 - z*),
-/// so |z(t) - z*| <= exp(-lambda t / tau) |z0 - z*|. t_end is chosen to make that
-/// <= 1e-11; with the solver error (1e-8 relative, see tests/integrators.rs) the
-/// tolerance is 1e-8 (1 + |z*|). Also `linear_stability_margin` is lambda, with I - T
-/// built here from the weights: up to 1e-12, as a symmetric eigensolver is backward
-/// stable (eigenvalue error ~ n eps ||I - T|| ~ 1e-14 for n = 10, ||T|| ~ 1).
-#[test]
-fn stable_linear_net_converges_to_closed_form() {
-    let mut tested = 0;
-    for seed in 0..10u64 {
-        let d = linear_net(300 + seed, 0.4, &[4, 5, 3, 2], 0.8);
-        let m = i_minus_t(&d);
-        let lambda = m.clone().symmetric_eigenvalues().min();
-        assert!(lambda > 0.0, "seed {seed}: scale 0.4 should be stable");
-        assert!(
-            (d.linear_stability_margin().unwrap() - lambda).abs() < 1e-12,
-            "linear_stability_margin disagrees with lambda_min(I - T)"
-        );
-        let i_vec = input_vector(&d);
-        let z_star = m.clone().lu().solve(&i_vec).unwrap();
-        let z0 = vec![0.3; d.dim()];
-        let d0 = (DVector::from_vec(z0.clone()) - &z_star).norm();
-        let t_end = 0.8 * (d0 / 1e-11).ln() / lambda;
-        let mut o = opts(Method::Dopri5, t_end, t_end / 50.0);
-        o.max_steps = 100_000;
-        let (z, _) =
-            integrate(&d, 0.0, &z0, &o, &mut |_: f64, _: &[f64], _: &[f64]| Ok(())).unwrap();
-        let err = (DVector::from_vec(z) - &z_star).norm();
-        assert!(
-            err <= 1e-8 * (1.0 + z_star.norm()),
-            "seed {seed}: |z - z*| = {err:e}"
-        );
-        tested += 1;
-    }
-    assert_eq!(tested, 10);
-}
-
-/// (e) With I - T not positive definite the state grows like exp(-lambda t / tau)
-/// along the eigenvector of lambda < 0, passes the divergence bound, and
-/// integrate returns Error::Diverged (never NaN), whose hint says why.
-#[test]
-fn unstable_linear_net_diverges() {
-    let mut tested = 0;
-    for seed in 0..10u64 {
-        let d = linear_net(400 + seed, 3.0, &[4, 5, 3, 2], 0.8);
-        let lambda = i_minus_t(&d).symmetric_eigenvalues().min();
-        if lambda >= -0.05 {
-            continue;
-        }
-        tested += 1;
-        let z0 = vec![0.3; d.dim()];
-        for method in [Method::Dopri5, Method::Dop853, Method::Rk4] {
-            let mut o = opts(method, 2000.0, 1.0);
-            o.rtol = 1e-8;
-            o.step = 0.01;
-            let mut last_ok = true;
-            let r = integrate(&d, 0.0, &z0, &o, &mut |_: f64, z: &[f64], _: &[f64]| {
-                last_ok &= z.iter().all(|v| v.is_finite());
-                Ok(())
-            });
-            assert!(
-                last_ok,
-                "seed {seed} {method:?}: a non-finite state was observed"
-            );
-            match r {
-                Err(Error::Diverged {
-                    value, ref hint, ..
-                }) => {
-                    assert!(lmser::solver::beyond(value, o.divergence_bound), "{value}");
-                    assert!(hint.contains("positive definite"), "{hint}");
-                }
-                other => panic!(
-                    "seed {seed} {method:?}: expected Diverged, got {:?}",
-                    other.map(|x| x.1)
-                ),
-            }
-        }
-    }
-    assert!(tested >= 5, "only {tested} unstable nets");
 }
 
 /// The library's tanh energy integral

@@ -1,10 +1,12 @@
 //! Helpers shared by the integration tests: signals and waiting for a spawned run
-//! (signals.rs, resume.rs), and the integrators' test models (models.rs) and harness
-//! (harness.rs). Each test binary uses a part of them, hence `allow(dead_code)`.
+//! (signals.rs, resume.rs), the integrators' test models (models.rs) and harness
+//! (harness.rs), and random nets with their stacked form for the Theorem 1 tests
+//! (nets.rs). Each test binary uses a part of them, hence `allow(dead_code)`.
 #![allow(dead_code)]
 
 pub mod harness;
 pub mod models;
+pub mod nets;
 
 /// Sends a signal ("-INT", "-TERM", "-KILL") to a process (no `kill` binary needed).
 pub fn send(signal: &str, pid: u32) {
