@@ -246,7 +246,7 @@ output_dt = 300.0
 
 /// Coupled (samples held for T_p) against two-phase (settle, then one weight step) on
 /// the same sample sequence, built from configs: they differ by the adiabatic error
-/// C (tau / T_p + T_p / tau_w) with C < 1 measured (tests/coupled.rs), here 2e-3, so
+/// C (tau / T_p + T_p / tau_w) with C < 1 measured (tests/coupled_samples.rs), here 2e-3, so
 /// the final W must agree to 4e-3 relative to how far W moved. The coupled run picks
 /// Rodas4 by itself (tau_w / tau = 1e6, dim 10) and both settling forms of two-phase
 /// agree to the settling tolerance 1e-9 (times 300 steps of size T_p / tau_w).

@@ -1,9 +1,10 @@
 //! Helpers shared by the integration tests: signals and waiting for a spawned run
 //! (signals.rs, resume.rs), the integrators' test models (models.rs) and harness
-//! (harness.rs), and random nets with their stacked form for the Theorem 1 tests
-//! (nets.rs). Each test binary uses a part of them, hence `allow(dead_code)`.
+//! (harness.rs), random nets with their stacked form for the Theorem 1 tests
+//! (nets.rs), and the one-layer net of the coupled-learning tests (coupled.rs). Each test binary uses a part of them, hence `allow(dead_code)`.
 #![allow(dead_code)]
 
+pub mod coupled;
 pub mod harness;
 pub mod models;
 pub mod nets;
