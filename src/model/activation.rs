@@ -66,7 +66,7 @@ impl Activation {
 
     /// s_j^-1(z). At the ends of a bounded range (reached only by floating-point
     /// saturation) it is evaluated at the nearest representable interior point, so it
-    /// stays finite (|logit| <= 745, |atanh| <= 19).
+    /// stays finite (|logit| <= 709, |atanh| <= 19).
     pub fn inverse(&self, j: usize, z: f64) -> f64 {
         const EDGE: f64 = f64::EPSILON / 2.0;
         match self {
