@@ -9,8 +9,11 @@ use nalgebra::DMatrix;
 /// Type of a critical point from the signs of its Hessian eigenvalues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CriticalKind {
+    /// No Hessian eigenvalue below -zero_tol (flat directions allowed).
     Minimum,
+    /// Eigenvalues below -zero_tol and above +zero_tol both present.
     Saddle,
+    /// Some eigenvalue below -zero_tol and none above +zero_tol (only W = 0 predicted).
     Maximum,
 }
 
@@ -40,9 +43,13 @@ pub struct CriticalPoint {
     pub grad_norm: f64,
     /// Hessian eigenvalues of J, ascending.
     pub hessian_eigenvalues: Vec<f64>,
+    /// Number of Hessian eigenvalues mu < -zero_tol (unstable directions).
     pub n_negative: usize,
+    /// Number of Hessian eigenvalues with |mu| <= zero_tol (flat directions).
     pub n_zero: usize,
+    /// Number of Hessian eigenvalues mu > zero_tol.
     pub n_positive: usize,
+    /// Classification from the signs counted above (docs/theory.md §3.2).
     pub kind: CriticalKind,
 }
 
@@ -178,10 +185,13 @@ pub fn binomial(n: usize, k: usize) -> u64 {
 /// eigenvectors), one maximum (W = 0) and sum_{i<=n1} C(n0, i) - 1 saddles.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Theorem2 {
+    /// Number of critical sets classified as saddles.
     pub saddles: u64,
+    /// sum_{i=1..n1} C(n0, i) - 1 (docs/theory.md §3.2).
     pub saddles_predicted: u64,
     /// Subsets (0-based) of the minima found.
     pub minima: Vec<Vec<usize>>,
+    /// Number of critical sets classified as maxima (predicted: 1, W = 0).
     pub maxima: usize,
     /// Largest ||F(W)|| over the representatives.
     pub max_grad_norm: f64,

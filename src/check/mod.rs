@@ -34,8 +34,11 @@ use std::path::Path;
 /// Verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// The claim held in every case tested, searches included.
     Holds,
+    /// The measurement contradicts the claim (for an `implemented` claim: a bug).
     Fails,
+    /// True for some of the rules or data tried, false for others (docs/theory.md §8).
     HoldsWithConditions,
 }
 
@@ -53,9 +56,13 @@ impl Verdict {
 /// One row of the check table.
 #[derive(Debug, Clone)]
 pub struct CheckRow {
+    /// Claim identifier as in docs/theory.md §8, e.g. "theorem4-sign".
     pub claim: &'static str,
+    /// The claim as the slides (or the paper) state it, in plain-text formulas.
     pub slides: &'static str,
+    /// What the test measured, in free text (check.csv column `measured`).
     pub measured: String,
+    /// Outcome of the test.
     pub verdict: Verdict,
     /// True when a failure means the simulator disagrees with mathematics it
     /// implements (a bug), false for claims of the slides under test.

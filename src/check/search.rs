@@ -28,6 +28,7 @@ pub enum Local {
 /// Budget of a search: local iterations per start.
 #[derive(Debug, Clone, Copy)]
 pub struct Budget {
+    /// Local optimiser run from each start.
     pub local: Local,
     /// Iterations of the local optimiser per start.
     pub iters: u64,

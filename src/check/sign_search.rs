@@ -30,9 +30,17 @@ pub struct SearchBox {
 #[derive(Debug, Clone, Copy)]
 pub enum WeightBox {
     /// ||W||_F in [min, max] (any direction of the singular values).
-    Frobenius { min: f64, max: f64 },
+    Frobenius {
+        /// Smallest ||W||_F searched (> 0; the norm is searched on a log scale).
+        min: f64,
+        /// Largest ||W||_F searched.
+        max: f64,
+    },
     /// Every singular value in [0, max]: ||W||_2 <= max.
-    Spectral { max: f64 },
+    Spectral {
+        /// Bound on every singular value of W (sqrt 2 is the region ||W W^T - I||_2 <= 1).
+        max: f64,
+    },
 }
 
 /// Number of search parameters for an n1 x n0 W: singular values (n1), the norm (1),
@@ -125,14 +133,18 @@ pub fn orthonormality_gap(w: &DMatrix<f64>) -> (f64, f64) {
 pub struct SignSearch {
     /// Smallest r found, with its W and Sigma and size.
     pub min_r: f64,
+    /// The W = [diag(s) | 0] (n1 x n0) at `min_r`; 0 x 0 if no finite r was met.
     pub w: DMatrix<f64>,
+    /// The Sigma (n0 x n0, in W's right singular basis) at `min_r`; 0 x 0 if none.
     pub sigma: DMatrix<f64>,
     /// (n0, n1, smallest r) per size.
     pub per_size: Vec<(usize, usize, f64)>,
     /// Smallest ||W W^T - I||_F and ||W W^T - I||_2 over every evaluated point with
     /// r < 0 (infinite when none).
     pub min_gap_negative: (f64, f64),
+    /// Objective evaluations over every size (gradient evaluations included).
     pub evals: u64,
+    /// Local runs over every size.
     pub starts: usize,
 }
 
@@ -182,7 +194,6 @@ pub fn search_sign(
     out
 }
 
-/// The default local optimiser of the sign search.
 /// The local optimiser of the sign search: Nelder-Mead, 2400 iterations per start. At
 /// equal results (the same smallest r to 4 digits in every box of `lmser check`) it
 /// needed 0.36 times the evaluations of L-BFGS with finite-difference gradients
@@ -280,6 +291,7 @@ mod tests {
 /// the smallest r per size (data for a figure).
 #[derive(Debug, Clone)]
 pub struct SignCheck {
+    /// The rows `theorem4-sign` and `theorem4-sign-region`, in that order.
     pub rows: Vec<CheckRow>,
     /// The counterexample with the smallest r (None when no r < 0 was found).
     pub counterexample: Option<(DMatrix<f64>, DMatrix<f64>)>,

@@ -44,6 +44,7 @@ pub fn symmetry_rules(gains: &DVector<f64>) -> Vec<(String, Rule)> {
 /// How often the rows of the final W ended on individual eigenvectors.
 #[derive(Debug, Clone)]
 pub struct SymmetryCount {
+    /// The rule's label from [`symmetry_rules`], e.g. "lmser placement output".
     pub label: String,
     /// Runs with row i on eigenvector i for every i.
     pub in_order: u64,

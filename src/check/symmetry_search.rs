@@ -48,13 +48,19 @@ pub enum Outcome {
 /// One run of the search.
 #[derive(Debug, Clone)]
 pub struct SymmetryRun {
+    /// The rule's label, e.g. "placement output" or "oja-weighted theta A^-1".
     pub rule: String,
+    /// The amplification A = diag(a_1, a_2, a_3), one of [`GAINS`].
     pub gains: [f64; 3],
+    /// The kind of W0, e.g. "random 0.3" or "near reversed order".
     pub start: &'static str,
+    /// How the run ended.
     pub outcome: Outcome,
-    /// min_i |cos(w_i, phi_i)| at the end.
+    /// min_i |cos(w_i, phi_i)| at the end (NaN when not converged).
     pub min_cos: f64,
+    /// ||F(W; Sigma)||_F / tau_w (tau_w = 1) at the last output; infinite if none.
     pub grad_norm: f64,
+    /// Time of the last output (the steady stop, T_MAX, or where the solver failed).
     pub t: f64,
 }
 

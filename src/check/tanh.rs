@@ -30,22 +30,27 @@ const LAMBDA: [f64; 6] = [4.0, 2.5, 1.5, 0.8, 0.4, 0.2];
 pub struct TanhRun {
     /// "uniform", "gaussian", "laplace", or "uniform, rotated sources" (the control).
     pub kind: &'static str,
+    /// N, the size of the fixed sample set that J_N and the averaged rule use.
     pub samples: usize,
     /// Index of the fresh sample set.
     pub set: u64,
-    /// ||F(W)|| / tau_w at the end, and the time reached.
+    /// ||F(W)|| / tau_w at the end (infinite when the run failed).
     pub grad_norm: f64,
+    /// Time reached: the steady stop, or TANH_T_MAX at most.
     pub t: f64,
-    /// Per row, the largest |cos| with an eigenvector of the samples' second moment,
-    /// and with a source direction (a column of the mixing matrix).
+    /// Per row, the largest |cos| with an eigenvector of the samples' second moment.
     pub eig_cos: Vec<f64>,
+    /// Per row, the largest |cos| with a source direction (a unit column of the mixing
+    /// matrix M, x = M s).
     pub src_cos: Vec<f64>,
-    /// Rows on distinct eigenvectors / distinct source directions (|cos| >= 0.99).
+    /// Rows on distinct eigenvectors (|cos| >= TANH_ALIGNED = 0.99).
     pub on_eig: bool,
+    /// Rows on distinct source directions (|cos| >= TANH_ALIGNED = 0.99).
     pub on_src: bool,
 }
 
 impl TanhRun {
+    /// ||F(W)|| / tau_w at the end below TANH_CONVERGED (false for a failed run).
     pub fn converged(&self) -> bool {
         self.grad_norm < TANH_CONVERGED
     }

@@ -76,15 +76,23 @@ impl Placement {
 pub enum Rule {
     /// LMSER, optionally with amplification gains and their placement.
     Lmser {
+        /// The gains a_j of z = A y, one per row of W (docs/theory.md §5.1); None: A = Id.
         gains: Option<DVector<f64>>,
+        /// Where A enters the rule; every placement is plain LMSER when `gains` is None.
         placement: Placement,
     },
     /// Oja's subspace rule.
     Oja,
     /// Oja's weighted rule W C - Theta W C W^T W with Theta = diag(theta).
-    OjaWeighted { theta: DVector<f64> },
+    OjaWeighted {
+        /// The diagonal of Theta, one weight per row of W (A^-1 or A, docs/theory.md §5.1).
+        theta: DVector<f64>,
+    },
     /// LMSER with tanh(beta v) units (sample moments only).
-    LmserTanh { beta: f64 },
+    LmserTanh {
+        /// The gain beta > 0 of s(v) = tanh(beta v) (docs/theory.md §2.5).
+        beta: f64,
+    },
 }
 
 impl Rule {

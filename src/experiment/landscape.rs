@@ -19,10 +19,15 @@ pub(crate) struct Landscape;
 /// A landscape experiment ready to run: Sigma, its spectrum, the sizes and the
 /// Hessian's zero tolerance.
 pub struct LandscapeSpec {
+    /// Sigma = E[x x^T] (n0 x n0), with distinct positive eigenvalues.
     pub sigma: DMatrix<f64>,
+    /// Eigenvalues lambda_1 > ... > lambda_n0 > 0 and eigenvectors phi_i of Sigma.
     pub spectrum: Spectrum,
+    /// Number of inputs (at most MAX_N0).
     pub n0: usize,
+    /// Number of units, 1 <= n1 < n0 (rows of W).
     pub n1: usize,
+    /// Hessian eigenvalues with |mu| <= zero_tol count as zero (default 1e-6 lambda_1).
     pub zero_tol: f64,
 }
 

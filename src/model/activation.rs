@@ -9,9 +9,15 @@ pub enum Activation {
     /// s(v) = 1 / (1 + e^-v), range (0, 1).
     Logistic,
     /// s(v) = tanh(beta v), range (-1, 1).
-    Tanh { beta: f64 },
+    Tanh {
+        /// The gain beta > 0: s'(0) = beta, s^-1(z) = atanh(z) / beta.
+        beta: f64,
+    },
     /// Amplified linear unit j: s_j(v) = a_j v with gains a_1 > ... > a_n > 0.
-    Amplified { gains: Vec<f64> },
+    Amplified {
+        /// a_j for unit j of the layer, one per unit, strictly decreasing and > 0.
+        gains: Vec<f64>,
+    },
 }
 
 impl Activation {

@@ -21,11 +21,17 @@ pub enum StopReason {
 /// Counters of one integration.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SolverStats {
+    /// Steps accepted (fixed-point: sweeps).
     pub accepted_steps: u64,
+    /// Steps rejected by the error control (0 for rk4 and fixed-point).
     pub rejected_steps: u64,
+    /// Evaluations of dy/dt, finite-difference Jacobians of Rosenbrock methods included.
     pub rhs_evals: u64,
+    /// Output times evaluated, the start included.
     pub outputs: u64,
+    /// Time of the last output evaluated.
     pub t_final: f64,
+    /// Why the integration stopped: t_end reached or a steady state.
     pub stop: StopReason,
 }
 

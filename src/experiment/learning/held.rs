@@ -27,8 +27,11 @@ use rand_chacha::ChaCha8Rng;
 /// number, so a run split into blocks (or resumed) sees the same times.
 #[derive(Debug, Clone, Copy)]
 pub struct Presentations<'a> {
+    /// The samples x, one per row (b x n0), in presentation order.
     pub samples: &'a DMatrix<f64>,
+    /// T_p > 0: how long each sample is held (learning.presentation; docs/theory.md §6.1).
     pub hold: f64,
+    /// The run-wide number (0-based) of the sample in row 0.
     pub first: usize,
 }
 

@@ -25,10 +25,15 @@ pub enum LearningState {
     /// The stochastic loop: time, steps taken, next output index, W (column-major)
     /// and the position of the sample stream (a u128 as a decimal string).
     Stochastic {
+        /// Time reached: the sum of the steps eta_k taken.
         t: f64,
+        /// Steps taken (the k of eta_k = eta / (1 + k / eta_decay)).
         k: u64,
+        /// Index of the next output, due at t = next * output_dt.
         next: u64,
+        /// W (n1 x n0), column-major.
         w: Vec<f64>,
+        /// Word position of the sample stream, a u128 as a decimal string.
         word_pos: String,
     },
     /// Held-sample runs (coupled over samples, two-phase): samples presented so far,
@@ -36,10 +41,15 @@ pub enum LearningState {
     /// start of the block of samples the next sample belongs to, and the solver
     /// counters so far (absent in checkpoints of earlier versions).
     Held {
+        /// Samples presented so far; t = samples_done * presentation.
         samples_done: u64,
+        /// Index of the next output, due at t = next * output_dt.
         next: u64,
+        /// The flat state (z, vec W): n1 activities, then W column-major.
         y: Vec<f64>,
+        /// Sample-stream position (u128, decimal) at the start of the next sample's block.
         block_word_pos: String,
+        /// Solver counters so far (None in checkpoints of earlier versions).
         #[serde(default)]
         stats: Option<solver::SolverStats>,
     },

@@ -73,8 +73,12 @@ pub fn shade(base: Rgb, k: usize, n: usize) -> Rgb {
 /// One series of a figure. An empty label leaves it out of the legend.
 #[derive(Debug, Clone)]
 pub struct Series {
+    /// Legend entry ("" for none).
     pub label: String,
+    /// Data points (x, y) in data units; non-finite ones (also <= 0 on a log axis) are
+    /// skipped.
     pub points: Vec<(f64, f64)>,
+    /// Line, dashed line or markers.
     pub style: Style,
     /// None: the palette colour of its position.
     pub color: Option<Rgb>,
@@ -113,7 +117,9 @@ impl Series {
 /// A horizontal dashed grey line, its label written just right of the plotting area.
 #[derive(Debug, Clone)]
 pub struct Level {
+    /// Height in data units (log10 taken on a log y axis).
     pub y: f64,
+    /// Text written at the right end of the line, e.g. a plateau level J(S).
     pub label: String,
 }
 
@@ -130,12 +136,19 @@ impl Level {
 /// One panel: axes, series and horizontal levels.
 #[derive(Debug, Clone, Default)]
 pub struct Figure {
+    /// Caption drawn above this panel.
     pub title: String,
+    /// Label of the x axis.
     pub x_label: String,
+    /// Label of the y axis.
     pub y_label: String,
+    /// Plot log10 x with plain tick labels; points with x <= 0 are skipped.
     pub log_x: bool,
+    /// Plot log10 y with plain tick labels; points with y <= 0 are skipped.
     pub log_y: bool,
+    /// The curves, drawn in order.
     pub series: Vec<Series>,
+    /// Horizontal dashed grey reference lines.
     pub levels: Vec<Level>,
     /// The legend entry of the levels (what the dashed grey lines are), if any.
     pub levels_legend: Option<String>,
@@ -149,9 +162,14 @@ pub struct Figure {
 /// panel or one legend shared by all (the union of their entries).
 #[derive(Debug, Clone, Default)]
 pub struct Panels {
+    /// Title over the whole grid (wrapped to the width).
     pub title: String,
+    /// The figures, laid out row by row.
     pub panels: Vec<Figure>,
+    /// Figures per row (clamped to 1..=panels.len()).
     pub columns: usize,
+    /// One legend at the right of the grid (the union of the entries) instead of one
+    /// per panel.
     pub shared_legend: bool,
 }
 
