@@ -16,6 +16,8 @@
 //! - [`experiment`]: configs turned into runs (one module per kind);
 //! - [`check`]: `lmser check`, numerical checks of every claim.
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod check;
 pub mod data;

@@ -1,7 +1,7 @@
 //! Experiment configs: TOML files deserialized into typed structs ([`schema`]): the
 //! experiment is an [`Experiment`] with one variant per `kind`, each holding exactly
 //! the sections its kind reads, with unknown keys rejected. Value checks run after
-//! parsing, one `validate()` per section ([`validate`]). Every error names the file
+//! parsing, one `validate()` per section (the crate-internal `validate` module). Every error names the file
 //! and the field. Paths inside a config are relative to the config file.
 
 use crate::error::{Error, Result};
