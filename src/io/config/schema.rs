@@ -112,8 +112,8 @@ pub struct LearningConfig<L = LearningSection> {
     pub name: String,
     /// `"learning"`.
     pub kind: KindName,
-    #[serde(default)]
     /// Master seed; every random stream of the run derives from it.
+    #[serde(default)]
     pub seed: u64,
     /// Free text echoed in the summary.
     pub description: Option<String>,
@@ -154,8 +154,8 @@ pub struct LandscapeConfig {
     pub name: String,
     /// `"landscape"`.
     pub kind: KindName,
-    #[serde(default)]
     /// Master seed (the random rotation of `eigenvalues`).
+    #[serde(default)]
     pub seed: u64,
     /// Free text echoed in the summary.
     pub description: Option<String>,
