@@ -114,6 +114,6 @@ pub fn theorem1(nets: u64) -> Result<Vec<CheckRow>> {
             },
             false,
         )
-        .key("largest relative rise of J_net", max_p_rel, Some(RISE_TOL)),
+        .key("max relative rise of J_net", max_p_rel, Some(RISE_TOL)),
     ])
 }
