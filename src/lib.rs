@@ -17,6 +17,8 @@
 //! - [`check`]: `lmser check`, numerical checks of every claim;
 //! - [`sweep`]: a config run over a grid of values (`lmser sweep`, `lmser merge`).
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod check;
 pub mod data;

@@ -106,16 +106,14 @@ fn main() -> ExitCode {
     match cli.command {
         Command::Check { out } => match lmser::check::run_all(&out) {
             Ok(rows) => {
+                println!("{}", lmser::check::terminal_header());
                 for r in &rows {
-                    println!(
-                        "{:<26} {:<22} slides: {}",
-                        r.claim,
-                        r.verdict.name(),
-                        r.slides
-                    );
-                    println!("{:<26} measured: {}", "", r.measured);
+                    println!("{}", r.terminal_line());
                 }
-                println!("wrote {}", out.join("check.csv").display());
+                println!(
+                    "full table (what each claim says, what was measured): {}",
+                    out.join("check.csv").display()
+                );
                 let bugs: Vec<_> = rows
                     .iter()
                     .filter(|r| r.is_bug())
@@ -172,12 +170,7 @@ fn main() -> ExitCode {
                         .out
                         .clone()
                         .unwrap_or_else(|| default_dir(&config, &set));
-                    eprintln!(
-                        "error: {e}; resume with: lmser run {}{} --resume {}",
-                        shell_word(&config),
-                        set_words(&set),
-                        shell_word(&dir)
-                    );
+                    eprintln!("error: {e}; {}", rerun_hint(&config, &set, &dir));
                     ExitCode::from(e.exit_code() as u8)
                 }
                 Err(e) => {
@@ -295,6 +288,20 @@ fn sweep_command(args: SweepArgs) -> ExitCode {
         );
     }
     ExitCode::from(code as u8)
+}
+
+/// How to continue an interrupted run in `dir`: resume from its checkpoint, or (for
+/// kinds that keep none) rerun it.
+fn rerun_hint(config: &std::path::Path, set: &[String], dir: &std::path::Path) -> String {
+    let resumable = dir.join("checkpoint.json").exists();
+    let (config, set, dir) = (shell_word(config), set_words(set), shell_word(dir));
+    if resumable {
+        format!("resume with: lmser run {config}{set} --resume {dir}")
+    } else {
+        format!(
+            "this kind of run keeps no checkpoint, rerun it with: lmser run {config}{set} --out {dir} --force"
+        )
+    }
 }
 
 /// ` --set 'k=v'` words for a command line.

@@ -325,26 +325,22 @@ fn learning_and_landscape_runs_print_their_results() {
             .parse()
             .unwrap()
     };
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs().max(1e-12);
-    assert!(
-        close(
-            number_after(&stdout, "J = "),
-            s["final"]["J"].as_f64().unwrap()
-        ),
-        "{stdout}"
-    );
-    assert!(close(
-        number_after(&stdout, "predicted minimum "),
-        s["learning"]["J_min_predicted"].as_f64().unwrap()
-    ));
-    assert!(close(
-        number_after(&stdout, "subspace error "),
-        s["final"]["subspace_error"].as_f64().unwrap()
-    ));
-    assert!(close(
-        number_after(&stdout, "orthonormality error "),
-        s["final"]["orth_error"].as_f64().unwrap()
-    ));
+    // A number printed as {:.De} (D digits after the point of a mantissa in [1, 10))
+    // is within half a unit of its last digit, 0.5e-D of the mantissa, i.e. within
+    // 0.5e-D |b| of the value b (plus an ulp of parsing): J's are printed with D = 6,
+    // the errors with D = 3.
+    let close = |a: f64, b: f64, digits: i32| {
+        (a - b).abs() <= 0.5 * 10f64.powi(-digits) * b.abs() * (1.0 + 1e-12)
+    };
+    for (key, value, digits) in [
+        ("J = ", &s["final"]["J"], 6),
+        ("predicted minimum ", &s["learning"]["J_min_predicted"], 6),
+        ("subspace error ", &s["final"]["subspace_error"], 3),
+        ("orthonormality error ", &s["final"]["orth_error"], 3),
+    ] {
+        let (printed, v) = (number_after(&stdout, key), value.as_f64().unwrap());
+        assert!(close(printed, v, digits), "{key}{printed} vs {v}: {stdout}");
+    }
     assert!(stdout.contains(&format!(
         "rows aligned in order: {}",
         s["final"]["rows_aligned_in_order"]

@@ -4,7 +4,7 @@ use lmser::analysis::{CriticalKind, Spectrum, gradient_mismatch, landscape, pred
 use lmser::check::random_sigma;
 use lmser::data;
 use lmser::data::{Dataset, Distribution};
-use lmser::dynamics::rules::{Moment, Rule, Workspace, flow};
+use lmser::dynamics::rules::{Moment, Rule, Workspace, flow, reconstruction_error};
 use lmser::executor::Metrics;
 use lmser::experiment::learning::{AveragedLearning, LearningSpec, Mode, simulate};
 use lmser::solver::{self, Method, SolverOptions};
@@ -19,10 +19,34 @@ fn opts(method: Method, t_end: f64) -> SolverOptions {
     o
 }
 
+/// max_i |dJ/dW_i + F_i| with dJ/dW_i by central differences of step h of the
+/// library's J (`reconstruction_error`) and F its `flow`: the same quantity as
+/// `gradient_mismatch`, computed here so the assertions do not rest on it alone.
+fn fd_mismatch(rule: &Rule, w: &DMatrix<f64>, c: &Moment, h: f64) -> f64 {
+    let mut ws = Workspace::new(w.nrows(), w.ncols());
+    let mut f = DMatrix::zeros(w.nrows(), w.ncols());
+    flow(rule, w, c, &mut ws, &mut f);
+    let mut worst = 0.0f64;
+    for i in 0..w.len() {
+        let j = |s: f64| {
+            let mut wk = w.clone();
+            wk[i] += s * h;
+            reconstruction_error(rule, &wk, c, &mut Workspace::new(w.nrows(), w.ncols()))
+        };
+        worst = worst.max(((j(1.0) - j(-1.0)) / (2.0 * h) + f[i]).abs());
+    }
+    worst
+}
+
 /// W = diag(a_i) Phi_S^T keeps its rows on the eigenvectors, and each a_i^2 = b_i follows
 /// a logistic law: LMSER db/dt = 4 lambda_i b (1 - b), Oja db/dt = 2 lambda_i b (1 - b),
 /// so b(t) = 1 / (1 + (1/b0 - 1) e^{-k lambda t}). Every solver path must match it at
-/// every output time: adaptive ones to ~10 rtol, RK4 with h = 1e-3 to C h^4 ~ 1e-10.
+/// every output time to 1e-8: the adaptive paths' bound of tests/integrators.rs is
+/// K rtol |W| = 100 x 1e-11 x 1 = 1e-9; RK4 (h = 1e-3) errs per step by at most
+/// (k lambda h)^5 / 120 <= 2e-12 of the transient (k lambda <= 12), <= 6e-9 over its
+/// 3000 steps even if nothing were damped (the logistic law contracts near its
+/// limit). Measured: 5e-12 on every path. A wrong rate k or a wrong rule moves b(t)
+/// by > 1e-3.
 #[test]
 fn averaged_rules_follow_the_closed_form_on_eigenvector_rows() {
     let lam = [3.0, 2.0, 1.0, 0.5];
@@ -56,7 +80,9 @@ fn averaged_rules_follow_the_closed_form_on_eigenvector_rows() {
 
 /// F(W) = -dJ/dW for LMSER (averaged), checked by central differences of J with
 /// h = 1e-5: J is a quartic polynomial, so the error is h^2/6 |J'''| ~ 1e-9 relative.
-/// The gradient placement with gains is the gradient of its own J as well.
+/// The gradient placement with gains is the gradient of its own J as well. Checked
+/// with the library's `gradient_mismatch` and with the same differences taken here
+/// (`fd_mismatch`), so the test does not rest on the library's checker.
 #[test]
 fn averaged_lmser_is_minus_grad_j() {
     let sigma = random_sigma(&[4.0, 2.0, 1.0, 0.5, 0.2], 5);
@@ -74,12 +100,24 @@ fn averaged_lmser_is_minus_grad_j() {
             let w = DMatrix::from_fn(2, 5, |_, _| 0.5 * data::normal(&mut rng));
             let (err, f_max) = gradient_mismatch(&rule, &w, &c, 1e-5);
             assert!(err < 1e-7 * (1.0 + f_max), "{rule:?}: {err:e}");
+            let ours = fd_mismatch(&rule, &w, &c, 1e-5);
+            assert!(
+                ours < 1e-7 * (1.0 + f_max),
+                "{rule:?}: {ours:e} (by differences here)"
+            );
         }
     }
 }
 
 /// J never increases along the averaged LMSER flow (a gradient flow), and the run
-/// ends at the predicted minimum 1/2 (tr Sigma - lambda_1 - lambda_2) to 1e-9.
+/// ends at the predicted minimum 1/2 (tr Sigma - lambda_1 - lambda_2) to 1e-12, by the
+/// library's plateau and by the eigenvalues given: J - J_min is quadratic in the
+/// distance from the minimum (grad J = 0 there), which after 30 time units is at
+/// solver level, ~K rtol = 1e-9 (tests/integrators.rs), so what remains is the
+/// rounding of J, <= 25 products of size <= tr Sigma ~ 11: ~1e-13 (measured: 9e-16).
+/// The rows span the top-2 eigenvectors to 1e-8: the rows are within ~1.4e-9
+/// (K rtol |W|) of an orthonormal basis of that subspace and the projector moves by
+/// at most twice that (measured: 2e-15).
 #[test]
 fn averaged_lmser_descends_to_the_principal_subspace() {
     let lam = [5.0, 3.0, 1.5, 0.8, 0.3];
@@ -109,13 +147,19 @@ fn averaged_lmser_descends_to_the_principal_subspace() {
         Ok(())
     })
     .unwrap();
-    assert!((last - spectrum.plateau(&[0, 1])).abs() < 1e-9);
-    assert!(lmser::dynamics::rules::subspace_error(&w, &spectrum.top(2)) < 1e-6);
+    assert!((last - spectrum.plateau(&[0, 1])).abs() < 1e-12);
+    let j_min = 0.5 * (lam[2] + lam[3] + lam[4]);
+    assert!((last - j_min).abs() < 1e-12, "J = {last}, minimum {j_min}");
+    let sub = lmser::dynamics::rules::subspace_error(&w, &spectrum.top(2));
+    assert!(sub < 1e-8, "subspace error {sub:e}");
 }
 
 /// Stochastic learning approaches the averaged solution as the step shrinks: the
 /// fluctuation of W around the averaged path scales like sqrt(eta), so 16x smaller
-/// steps must give a clearly (> 2x) smaller deviation, averaged over seeds.
+/// steps must give a clearly (> 2x, against the ideal 4x: the mean over 8 seeds
+/// still fluctuates) smaller deviation, averaged over seeds. The fine deviation must
+/// be < 0.1: sqrt scaling from the coarse one (0.16 measured at eta = 0.04) predicts
+/// 0.04 at eta = 0.0025 (measured 0.043); 0.1 is 2.5 x that.
 #[test]
 fn stochastic_converges_to_averaged_as_step_shrinks() {
     let lam = [3.0, 1.5, 0.7, 0.3];
@@ -160,9 +204,35 @@ fn stochastic_converges_to_averaged_as_step_shrinks() {
     assert!(fine < 0.1, "fine deviation {fine:e}");
 }
 
+/// Written out here for plain LMSER at W with Sigma = Phi diag(lam) Phi^T (lam
+/// descending): ||F||_F with F = W Sigma (I - W^T W) + (W - W W^T W) Sigma, J =
+/// 1/2 tr((I - P) Sigma (I - P)), P = W^T W (the mean of 1/2 ||x - W^T W x||^2), and the
+/// plateau 1/2 (sum lam - sum_{i in subset} lam_i).
+fn lmser_at(
+    w: &DMatrix<f64>,
+    sigma: &DMatrix<f64>,
+    lam: &[f64],
+    subset: &[usize],
+) -> (f64, f64, f64) {
+    let n0 = w.ncols();
+    let p = w.transpose() * w;
+    let r = DMatrix::<f64>::identity(n0, n0) - &p;
+    let f = w * sigma * &r + (w - w * &p) * sigma;
+    let j = 0.5 * (&r * sigma * &r).trace();
+    let plateau = 0.5 * (lam.iter().sum::<f64>() - subset.iter().map(|&i| lam[i]).sum::<f64>());
+    (f.norm(), j, plateau)
+}
+
 /// Landscape counts and classes for several (n0, n1): one minimum at the principal
 /// subset, W = 0 the only maximum, sum_{i<=n1} C(n0, i) - 1 saddles, every
-/// representative stationary, and J on the predicted plateau.
+/// representative stationary, and J on the predicted plateau -- by the library's
+/// numbers and by F, J and the plateau written out here (`lmser_at`). Tolerances:
+/// the rows are eigenvectors from a symmetric eigensolver, off by ~n eps lambda_max /
+/// gap ~ 1e-13 (n = 7, gap >= 0.1), which moves F linearly by up to ~3 lambda_max
+/// times that, ~1e-12: 1e-11 for ||F|| (the library's ||F|| keeps its 1e-10); J is
+/// stationary there, so that error enters J only squared, leaving the rounding of
+/// sums of <= 49 products of size <= tr Sigma ~ 13, ~1.4e-13: 1e-12 for J (measured:
+/// ||F|| <= 2e-14, J within 4e-15).
 #[test]
 fn landscape_counts_and_classes() {
     for (lam, n1) in [
@@ -180,7 +250,19 @@ fn landscape_counts_and_classes() {
         for p in &pts {
             // Representatives are exact critical points: ||F|| is rounding-level.
             assert!(p.grad_norm < 1e-10, "{:?} grad {}", p.subset, p.grad_norm);
-            assert!((p.j - p.j_predicted).abs() < 1e-10);
+            assert!((p.j - p.j_predicted).abs() < 1e-12);
+            let (f, j, j_pred) = lmser_at(&p.w, &sigma, &lam, &p.subset);
+            assert!(
+                f < 1e-11,
+                "{:?}: ||F|| = {f:e} (written out here)",
+                p.subset
+            );
+            assert!(
+                (j - j_pred).abs() < 1e-12,
+                "{:?}: J {j} vs {j_pred}",
+                p.subset
+            );
+            assert!((p.j - j).abs() < 1e-12 && (p.j_predicted - j_pred).abs() < 1e-12);
             if p.kind == CriticalKind::Minimum {
                 assert_eq!(p.subset, (0..n1).collect::<Vec<_>>());
                 // The flat bottom: n1 (n1 - 1) / 2 rotation directions have zero curvature.
@@ -211,6 +293,11 @@ fn tanh_rule_is_minus_grad_of_its_reconstruction_error() {
     let w = DMatrix::from_fn(2, 4, |_, _| 0.6 * data::normal(&mut rng));
     let (err, _) = gradient_mismatch(&rule, &w, &c, 1e-6);
     assert!(err < 1e-7, "tanh rule vs -grad J: {err:e}");
+    let ours = fd_mismatch(&rule, &w, &c, 1e-6);
+    assert!(
+        ours < 1e-7,
+        "tanh rule vs -grad J: {ours:e} (by differences here)"
+    );
     let (mut ws, mut f) = (Workspace::new(2, 4), DMatrix::zeros(2, 4));
     // With a covariance matrix the rule is undefined and yields NaN (never a wrong number).
     flow(&rule, &w, &Moment::Matrix(dataset.sigma()), &mut ws, &mut f);
@@ -246,7 +333,7 @@ output_dt = 300.0
 
 /// Coupled (samples held for T_p) against two-phase (settle, then one weight step) on
 /// the same sample sequence, built from configs: they differ by the adiabatic error
-/// C (tau / T_p + T_p / tau_w) with C < 1 measured (tests/coupled.rs), here 2e-3, so
+/// C (tau / T_p + T_p / tau_w) with C < 1 measured (tests/coupled_samples.rs), here 2e-3, so
 /// the final W must agree to 4e-3 relative to how far W moved. The coupled run picks
 /// Rodas4 by itself (tau_w / tau = 1e6, dim 10) and both settling forms of two-phase
 /// agree to the settling tolerance 1e-9 (times 300 steps of size T_p / tau_w).

@@ -144,3 +144,49 @@ fn a_run_directory_with_a_foreign_file_is_refused_even_with_force() {
     assert!(err.contains("analysis.ipynb"), "{err}");
     assert_eq!(listing(&out), before);
 }
+
+/// A directory holding only files with run names but no summary.json is not a run
+/// (it may be the user's inputs): refused, nothing deleted.
+#[test]
+fn run_named_files_without_a_summary_are_not_a_run() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("W1.csv"), "1,0,0,0,0\n0,1,0,0,0\n").unwrap();
+    std::fs::write(out.join("trajectory.csv"), "t\n0\n").unwrap();
+    let before = listing(&out);
+    for extra in [&[][..], &["--force"][..]] {
+        let err = one_line_error(&run(&experiment("linear-stable.toml"), &out, extra));
+        assert!(
+            err.contains("W1.csv") && err.contains("no summary.json"),
+            "{err}"
+        );
+        assert_eq!(listing(&out), before);
+    }
+}
+
+/// A run directory that holds a file the config reads (here its initial weights
+/// W1.csv, a name runs also write) is refused even with --force: replacing the run
+/// would delete the run's own input.
+#[test]
+fn force_never_deletes_an_input_of_the_config() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("out");
+    let src = experiment("psa-from-files");
+    let cfg = tmp.path().join("c.toml");
+    let text = std::fs::read_to_string(src.join("config.toml"))
+        .unwrap()
+        .replace("\"w0.csv\"", "\"out/W1.csv\"")
+        .replace("\"sigma.csv\"", &format!("{:?}", src.join("sigma.csv")));
+    std::fs::write(&cfg, text).unwrap();
+    // A first run into out/ from a W0 copied there ...
+    std::fs::create_dir(&out).unwrap();
+    let o = run(&experiment("psa-from-files/config.toml"), &out, &[]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    std::fs::copy(src.join("w0.csv"), out.join("W1.csv")).unwrap();
+    let before = listing(&out);
+    // ... then a config that reads out/W1.csv, forced into out/.
+    let err = one_line_error(&run(&cfg, &out, &["--force"]));
+    assert!(err.contains("W1.csv") && err.contains("reads"), "{err}");
+    assert_eq!(listing(&out), before);
+}

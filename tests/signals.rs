@@ -170,3 +170,37 @@ fn the_printed_resume_command_resumes() {
     assert_eq!(summary(tmp.path())["status"], "interrupted");
     assert!(assert_csv_complete(&csv, false) > before);
 }
+
+/// A landscape run keeps no checkpoint: interrupted, it says so and prints the command
+/// that reruns it (never a --resume that would fail).
+#[test]
+fn an_interrupted_landscape_run_says_how_to_rerun_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    // n0 = 14, n1 = 7: 16,383 critical sets, several seconds of Hessians.
+    let eigenvalues: Vec<String> = (1..=14).rev().map(|v| format!("{v}.0")).collect();
+    let cfg = format!(
+        "name = \"big\"\nkind = \"landscape\"\n[network]\nlayers = [14, 7]\n[data]\neigenvalues = [{}]\n",
+        eigenvalues.join(", ")
+    );
+    std::fs::write(tmp.path().join("land.toml"), cfg).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_lmser"))
+        .args(["run", "land.toml", "--quiet", "--out", "out"])
+        .current_dir(tmp.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let summary = tmp.path().join("out/summary.json");
+    common::wait_for_file(&mut child, &summary);
+    send("-INT", child.id());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!err.contains("--resume"), "{err}");
+    assert!(
+        err.trim_end()
+            .ends_with("rerun it with: lmser run land.toml --out out --force"),
+        "{err}"
+    );
+}

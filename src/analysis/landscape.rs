@@ -9,8 +9,11 @@ use nalgebra::DMatrix;
 /// Type of a critical point from the signs of its Hessian eigenvalues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CriticalKind {
+    /// No Hessian eigenvalue below -zero_tol (flat directions allowed).
     Minimum,
+    /// Eigenvalues below -zero_tol and above +zero_tol both present.
     Saddle,
+    /// Some eigenvalue below -zero_tol and none above +zero_tol (only W = 0 predicted).
     Maximum,
 }
 
@@ -40,9 +43,13 @@ pub struct CriticalPoint {
     pub grad_norm: f64,
     /// Hessian eigenvalues of J, ascending.
     pub hessian_eigenvalues: Vec<f64>,
+    /// Number of Hessian eigenvalues mu < -zero_tol (unstable directions).
     pub n_negative: usize,
+    /// Number of Hessian eigenvalues with |mu| <= zero_tol (flat directions).
     pub n_zero: usize,
+    /// Number of Hessian eigenvalues mu > zero_tol.
     pub n_positive: usize,
+    /// Classification from the signs counted above (docs/theory.md §3.2).
     pub kind: CriticalKind,
 }
 
@@ -171,4 +178,77 @@ pub fn predicted_saddles(n0: usize, n1: usize) -> u64 {
 /// Binomial coefficient C(n, k).
 pub fn binomial(n: usize, k: usize) -> u64 {
     (0..k).fold(1u64, |acc, i| acc * (n - i) as u64 / (i + 1) as u64)
+}
+
+/// Theorem 2 on an enumerated landscape: every representative is stationary with
+/// J = 1/2 (tr Sigma - sum_S lambda), there is one minimum (the top n1
+/// eigenvectors), one maximum (W = 0) and sum_{i<=n1} C(n0, i) - 1 saddles.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Theorem2 {
+    /// Number of critical sets classified as saddles.
+    pub saddles: u64,
+    /// sum_{i=1..n1} C(n0, i) - 1 (docs/theory.md §3.2).
+    pub saddles_predicted: u64,
+    /// Subsets (0-based) of the minima found.
+    pub minima: Vec<Vec<usize>>,
+    /// Number of critical sets classified as maxima (predicted: 1, W = 0).
+    pub maxima: usize,
+    /// Largest ||F(W)|| over the representatives.
+    pub max_grad_norm: f64,
+    /// Largest |J - J(S)| over the representatives.
+    pub max_abs_j_error: f64,
+    n1: usize,
+    scale: f64,
+}
+
+/// Stationarity and J hold to rounding: 1e-10 max(1, lambda_1) (the representatives
+/// are exact critical points, so only rounding separates F and J from their values).
+pub const THEOREM2_TOL: f64 = 1e-10;
+
+impl Theorem2 {
+    /// The counts and errors of `points`, the critical sets of an n1 x n0 net whose
+    /// largest eigenvalue is `lambda_1`.
+    pub fn of(points: &[CriticalPoint], n0: usize, n1: usize, lambda_1: f64) -> Self {
+        let count = |k: CriticalKind| points.iter().filter(|p| p.kind == k).count();
+        Theorem2 {
+            saddles: count(CriticalKind::Saddle) as u64,
+            saddles_predicted: predicted_saddles(n0, n1),
+            minima: points
+                .iter()
+                .filter(|p| p.kind == CriticalKind::Minimum)
+                .map(|p| p.subset.clone())
+                .collect(),
+            maxima: count(CriticalKind::Maximum),
+            max_grad_norm: points.iter().map(|p| p.grad_norm).fold(0.0, f64::max),
+            max_abs_j_error: points
+                .iter()
+                .map(|p| (p.j - p.j_predicted).abs())
+                .fold(0.0, f64::max),
+            n1,
+            scale: lambda_1.max(1.0),
+        }
+    }
+
+    /// The tolerance of stationarity and of J: THEOREM2_TOL max(1, lambda_1).
+    pub fn tolerance(&self) -> f64 {
+        THEOREM2_TOL * self.scale
+    }
+
+    /// Every representative stationary with the predicted J.
+    pub fn stationary(&self) -> bool {
+        self.max_grad_norm < self.tolerance() && self.max_abs_j_error < self.tolerance()
+    }
+
+    /// The predicted counts: one minimum at the top n1 eigenvectors, one maximum,
+    /// and the predicted number of saddles.
+    pub fn counts_hold(&self) -> bool {
+        self.saddles == self.saddles_predicted
+            && self.minima == vec![(0..self.n1).collect::<Vec<_>>()]
+            && self.maxima == 1
+    }
+
+    /// Both.
+    pub fn holds(&self) -> bool {
+        self.stationary() && self.counts_hold()
+    }
 }

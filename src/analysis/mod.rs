@@ -26,8 +26,8 @@ mod theorem4;
 pub use alignment::{ALIGNED, alignment, rows_aligned_in_order, rows_on_eigenvectors};
 pub use gradient::gradient_mismatch;
 pub use landscape::{
-    CriticalKind, CriticalPoint, HESSIAN_STEP, binomial, critical_weights, hessian, landscape,
-    landscape_until, predicted_saddles, subsets,
+    CriticalKind, CriticalPoint, HESSIAN_STEP, THEOREM2_TOL, Theorem2, binomial, critical_weights,
+    hessian, landscape, landscape_until, predicted_saddles, subsets,
 };
 pub use spectrum::Spectrum;
-pub use theorem4::theorem4;
+pub use theorem4::{Theorem4, theorem4, theorem4_terms};

@@ -85,20 +85,65 @@ output_dt = 1.0
                 Verdict::Fails
             },
             true,
-        ),
+        )
+        .key("relative W gap", rel, Some(2.0 * predicted)),
         series,
     ))
 }
 
-/// coupled_vs_two_phase.png: J(t) of the three runs.
+/// coupled_vs_two_phase.png: J(t) of the three runs (coupled solid, two-phase dashed
+/// on top of it, averaged ODE grey) and, below, J_coupled - J_two-phase: the curves in
+/// `curves` are coupled, two-phase, averaged, in that order.
 pub(crate) fn figure(dir: &RunDir, curves: Vec<Series>) -> Result<()> {
-    Figure {
-        title: "J(t): coupled z-W ODE, two-phase procedure, averaged ODE (same samples)".into(),
-        x_label: "t (log scale)".into(),
+    use crate::io::plot::{Panels, Rgb, palette};
+    let at = |s: &Series, t: f64| {
+        let k = s
+            .points
+            .partition_point(|p| p.0 < t)
+            .min(s.points.len() - 1);
+        let (a, b) = (s.points[k.saturating_sub(1)], s.points[k]);
+        if b.0 > a.0 {
+            a.1 + (b.1 - a.1) * (t - a.0) / (b.0 - a.0)
+        } else {
+            b.1
+        }
+    };
+    let diff: Vec<(f64, f64)> = match (curves.first(), curves.get(1)) {
+        (Some(c), Some(p)) if !p.points.is_empty() => {
+            c.points.iter().map(|&(t, j)| (t, j - at(p, t))).collect()
+        }
+        _ => Vec::new(),
+    };
+    let styled = curves
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| match i {
+            0 => s.color(palette(0)),
+            1 => s.color(palette(1)).dashed(),
+            _ => s.color(Rgb(120, 120, 120)),
+        })
+        .collect();
+    let top = Figure {
+        title: "J(t)".into(),
         y_label: "J".into(),
         log_x: true,
-        series: curves,
+        series: styled,
         ..Default::default()
+    };
+    let bottom = Figure {
+        title: "difference of the coupled and two-phase runs".into(),
+        x_label: "t (log scale)".into(),
+        y_label: "J_coupled - J_two-phase".into(),
+        log_x: true,
+        series: vec![Series::new("J_coupled - J_two-phase", diff).color(palette(3))],
+        levels: vec![crate::io::plot::Level::new(0.0, "")],
+        ..Default::default()
+    };
+    Panels {
+        title: "Coupled z-W ODE, two-phase procedure and averaged ODE on the same samples".into(),
+        panels: vec![top, bottom],
+        columns: 1,
+        shared_legend: true,
     }
     .save(&dir.file("coupled_vs_two_phase"))
 }

@@ -6,18 +6,21 @@
 
 mod coupled;
 mod energy;
+mod energy_search;
 mod landscape;
 mod oja;
+pub mod search;
+pub mod sign_search;
 mod symmetry;
+pub mod symmetry_search;
+mod tanh;
 
 pub use coupled::coupled_vs_two_phase;
 pub use energy::theorem1;
 pub use landscape::{EscapeTimes, escape_row, escape_times, gradient_flow, random_sigma, theorem2};
 pub use oja::{lmser_vs_oja, theorem4_check};
-pub use symmetry::{
-    SymmetryCount, TANH_ALIGNED, symmetry_breaking, symmetry_row, symmetry_rules, tanh_row,
-    tanh_symmetry,
-};
+pub use symmetry::{SymmetryCount, symmetry_breaking, symmetry_row, symmetry_rules};
+pub use tanh::{TANH_ALIGNED, TanhRun, tanh_row, tanh_symmetry};
 
 use crate::data::Dataset;
 use crate::dynamics::rules::Rule;
@@ -31,8 +34,11 @@ use std::path::Path;
 /// Verdict of one check.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// The claim held in every case tested, searches included.
     Holds,
+    /// The measurement contradicts the claim (for an `implemented` claim: a bug).
     Fails,
+    /// True for some of the rules or data tried, false for others (docs/theory.md §8).
     HoldsWithConditions,
 }
 
@@ -50,19 +56,73 @@ impl Verdict {
 /// One row of the check table.
 #[derive(Debug, Clone)]
 pub struct CheckRow {
+    /// Claim identifier as in docs/theory.md §8, e.g. "theorem4-sign".
     pub claim: &'static str,
+    /// The claim as the slides (or the paper) state it, in plain-text formulas.
     pub slides: &'static str,
+    /// What the test measured, in free text (check.csv column `measured`).
     pub measured: String,
+    /// Outcome of the test.
     pub verdict: Verdict,
     /// True when a failure means the simulator disagrees with mathematics it
     /// implements (a bug), false for claims of the slides under test.
     pub implemented: bool,
+    /// Short name of the key figure (terminal table), e.g. "min r".
+    pub key: &'static str,
+    /// The claim's key figure.
+    pub value: f64,
+    /// What `value` was compared against (None only where no bound is meaningful).
+    pub bound: Option<f64>,
 }
 
 impl CheckRow {
     /// True when this row reveals a bug.
     pub fn is_bug(&self) -> bool {
         self.implemented && self.verdict == Verdict::Fails
+    }
+
+    /// Sets the key figure: its short name, its value and the bound it was compared to.
+    pub(crate) fn key(mut self, key: &'static str, value: f64, bound: Option<f64>) -> CheckRow {
+        self.key = key;
+        self.value = value;
+        self.bound = bound;
+        self
+    }
+
+    /// One line of the terminal table (at most [`LINE_WIDTH`] characters): claim,
+    /// verdict, and the key figure against its bound.
+    pub fn terminal_line(&self) -> String {
+        let figure = match self.bound {
+            Some(b) => format!("{} = {} vs {}", self.key, number(self.value), number(b)),
+            None => format!("{} = {}", self.key, number(self.value)),
+        };
+        let line = format!("{:<26} {:<21} {}", self.claim, self.verdict.name(), figure);
+        line.chars().take(LINE_WIDTH).collect()
+    }
+}
+
+/// Widest line of the terminal table.
+pub const LINE_WIDTH: usize = 100;
+
+/// The header line of the terminal table.
+pub fn terminal_header() -> String {
+    format!(
+        "{:<26} {:<21} {}",
+        "claim", "verdict", "key figure vs bound"
+    )
+}
+
+/// A number in at most 10 characters: plain for moderate magnitudes, else scientific.
+pub fn number(v: f64) -> String {
+    let a = v.abs();
+    if v == 0.0 || !v.is_finite() {
+        format!("{v}")
+    } else if v == v.round() && a < 1e6 {
+        format!("{v:.0}")
+    } else if (1e-3..1e4).contains(&a) {
+        format!("{v:.4}")
+    } else {
+        format!("{v:.3e}")
     }
 }
 
@@ -79,6 +139,9 @@ pub(crate) fn row(
         measured,
         verdict,
         implemented,
+        key: "",
+        value: f64::NAN,
+        bound: None,
     }
 }
 
@@ -106,13 +169,19 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     let mut rows = theorem1(20)?;
     rows.extend(theorem2());
     rows.push(gradient_flow());
+    let sign = sign_search::theorem4_sign();
+    if let Some((w, sigma)) = &sign.counterexample {
+        sign_search::write_matrix(&dir.file("w.csv"), w)?;
+        sign_search::write_matrix(&dir.file("sigma.csv"), sigma)?;
+    }
+    rows.extend(sign.rows);
     let (t4, families) = theorem4_check();
     rows.extend(t4);
     oja::theorem4_figure(&dir, &families)?;
     let (sym, sym_curves) = symmetry_breaking(4, 150.0);
-    rows.push(symmetry_row(&sym));
+    rows.push(symmetry_row(&sym, &symmetry_search::search_symmetry()));
     symmetry::figure(&dir, sym_curves)?;
-    rows.push(tanh_row(&tanh_symmetry(3, 300.0)));
+    rows.push(tanh_row(&tanh_symmetry()));
     let (escape, slope, predicted) = escape_times()?;
     rows.push(escape_row(slope, predicted));
     landscape::escape_figure(&dir, &escape, predicted)?;
@@ -126,21 +195,52 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     Ok(rows)
 }
 
-/// check.csv: one row per claim (the csv crate quotes the free text).
+/// The columns of check.csv.
+pub const TABLE_COLUMNS: [&str; 6] = ["claim", "slides", "measured", "value", "bound", "verdict"];
+
+/// check.csv: one row per claim (the csv crate quotes the free text); `value` and
+/// `bound` as numbers (`bound` empty only where no bound is meaningful).
 fn write_table(dir: &RunDir, rows: &[CheckRow]) -> Result<()> {
-    let mut records = vec![vec![
-        "claim".to_string(),
-        "slides".into(),
-        "measured".into(),
-        "verdict".into(),
-    ]];
+    let mut records = vec![TABLE_COLUMNS.iter().map(|c| c.to_string()).collect()];
     for r in rows {
         records.push(vec![
             r.claim.to_string(),
             r.slides.to_string(),
             r.measured.clone(),
+            format!("{:e}", r.value),
+            r.bound.map(|b| format!("{b:e}")).unwrap_or_default(),
             r.verdict.name().to_string(),
         ]);
     }
     write_csv(&dir.file("check.csv"), records)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_lines_fit_whatever_the_numbers() {
+        for (v, b) in [
+            (f64::NAN, None),
+            (f64::INFINITY, Some(f64::NEG_INFINITY)),
+            (-1.234567e-300, Some(1e300)),
+            (123456789.0, Some(0.0)),
+        ] {
+            let r = row(
+                "a-claim-name-of-exactly-26",
+                "s",
+                "m".into(),
+                Verdict::HoldsWithConditions,
+                false,
+            )
+            .key("a long key figure name that goes on", v, b);
+            let line = r.terminal_line();
+            assert!(line.chars().count() <= LINE_WIDTH, "{line}");
+            assert!(line.starts_with("a-claim-name-of-exactly-26 holds-with-conditions"));
+        }
+        assert_eq!(number(-0.99322), "-0.9932");
+        assert_eq!(number(57.0), "57");
+        assert_eq!(number(5.797e-15), "5.797e-15");
+    }
 }

@@ -13,22 +13,17 @@ use crate::io::output::RunDir;
 use crate::io::plot::{Figure, Series};
 use nalgebra::DMatrix;
 
-/// Theorem 4 over random W of several scales, W with orthonormal rows, and W near
-/// critical points. Returns the rows and the ratios per family.
+/// Theorem 4's printed equality over random W of several scales, W with orthonormal
+/// rows, and W near critical points (the sign claim is searched by
+/// [`super::sign_search::theorem4_sign`]). Returns the row and the ratios per family.
 pub fn theorem4_check() -> (Vec<CheckRow>, Vec<(String, Vec<f64>)>) {
     let lam = [5.0, 3.0, 1.5, 0.8, 0.3];
     let sigma = random_sigma(&lam, 9);
     let spec = Spectrum::of(&sigma);
     let mut rng = data::rng(10, 1);
     let mut families: Vec<(String, Vec<f64>)> = Vec::new();
-    let (mut min_inner, mut total, mut negative) = (f64::MAX, 0, 0);
-    let mut push = |name: &str, w: DMatrix<f64>, fam: &mut Vec<(String, Vec<f64>)>| {
-        let (inner, ratio) = theorem4(&w, &sigma);
-        min_inner = min_inner.min(inner);
-        total += 1;
-        if inner < 0.0 {
-            negative += 1;
-        }
+    let push = |name: &str, w: DMatrix<f64>, fam: &mut Vec<(String, Vec<f64>)>| {
+        let (_, ratio) = theorem4(&w, &sigma);
         match fam.iter_mut().find(|(n, _)| n == name) {
             Some((_, v)) => v.push(ratio),
             None => fam.push((name.to_string(), vec![ratio])),
@@ -65,19 +60,6 @@ pub fn theorem4_check() -> (Vec<CheckRow>, Vec<(String, Vec<f64>)>) {
     }
     let rows = vec![
         row(
-            "theorem4-sign",
-            "<E vec G_0, E vec G> > 0 (Oja's direction projects positively on LMSER's)",
-            format!(
-                "{negative} of {total} W gave a negative inner product; smallest {min_inner:.3e}"
-            ),
-            if negative == 0 {
-                Verdict::Holds
-            } else {
-                Verdict::Fails
-            },
-            false,
-        ),
-        row(
             "theorem4-equality",
             "<E vec G_0, E vec G> = 2 ||E vec G_0||^2",
             format!(
@@ -90,7 +72,8 @@ pub fn theorem4_check() -> (Vec<CheckRow>, Vec<(String, Vec<f64>)>) {
                 Verdict::Fails
             },
             false,
-        ),
+        )
+        .key("max |ratio - 2|", max_dev, Some(1e-6)),
     ];
     (rows, families)
 }
@@ -150,46 +133,66 @@ pub fn lmser_vs_oja(starts: u64) -> Result<(CheckRow, Vec<Series>)> {
                 Verdict::Fails
             },
             false,
+        )
+        .key(
+            "slowest t to subspace",
+            t_l.iter().chain(&t_o).fold(
+                0.0,
+                |m, &t| if t.is_nan() { f64::INFINITY } else { m.max(t) },
+            ),
+            Some(20.0),
         ),
         curves,
     ))
 }
 
-/// theorem4.png: the ratio <E G_0, E G> / ||E G_0||^2 per sample and family.
+/// theorem4.png: the ratio <E G_0, E G> / ||E G_0||^2 of each sampled W as a marker,
+/// the families one after another along x, against the slides' 2.
 pub(crate) fn theorem4_figure(dir: &RunDir, families: &[(String, Vec<f64>)]) -> Result<()> {
-    Figure {
-        title: "Theorem 4: <E G_0, E G> / ||E G_0||^2 (the slides claim 2)".into(),
-        x_label: "sample".into(),
-        y_label: "ratio".into(),
-        series: families
+    let mut start = 0usize;
+    let mut series = Vec::new();
+    for (i, (name, ratios)) in families.iter().enumerate() {
+        let pts = ratios
             .iter()
-            .map(|(n, r)| {
-                Series::new(
-                    n.clone(),
-                    r.iter().enumerate().map(|(i, v)| (i as f64, *v)).collect(),
-                )
-            })
-            .collect(),
-        hlines: vec![(2.0, "printed value 2".into())],
+            .enumerate()
+            .map(|(k, v)| ((start + k) as f64, *v))
+            .collect();
+        start += ratios.len();
+        series.push(
+            Series::new(name.clone(), pts)
+                .markers()
+                .color(crate::io::plot::palette(i)),
+        );
+    }
+    Figure {
+        title: "Theorem 4: <E G_0, E G> / ||E G_0||^2 at sampled W (the slides claim 2)".into(),
+        x_label: "sampled W (families one after another)".into(),
+        y_label: "ratio".into(),
+        series,
+        levels: vec![crate::io::plot::Level::new(2.0, "printed value 2")],
         ..Default::default()
     }
     .save(&dir.file("theorem4"))
 }
 
-/// lmser_vs_oja.png: J(t) along both flows from the same start.
+/// lmser_vs_oja.png: J(t) along both flows from the same start (LMSER solid, Oja
+/// dashed: they meet at the minimum).
 pub(crate) fn lmser_vs_oja_figure(dir: &RunDir, curves: Vec<Series>) -> Result<()> {
     Figure {
-        title: "J(t) along LMSER and Oja from the same start".into(),
+        title: "J(t) along LMSER and Oja's subspace rule from the same W0".into(),
         x_label: "t (log scale)".into(),
         y_label: "J".into(),
         log_x: true,
         series: curves
             .into_iter()
-            .map(|s| {
-                Series::new(
+            .enumerate()
+            .map(|(i, s)| {
+                let s = Series::new(
                     s.label,
                     s.points.into_iter().filter(|p| p.0 > 0.0).collect(),
                 )
+                .color(crate::io::plot::palette(i));
+                if i == 0 { s } else { s.dashed() }
             })
             .collect(),
         ..Default::default()

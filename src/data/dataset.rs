@@ -12,6 +12,7 @@ use rand_chacha::ChaCha8Rng;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Distribution {
+    /// Standard normal N(0, 1); x is then Gaussian with covariance Sigma.
     Gaussian,
     /// Uniform on [-sqrt 3, sqrt 3] (sub-Gaussian).
     Uniform,

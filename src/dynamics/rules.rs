@@ -76,15 +76,23 @@ impl Placement {
 pub enum Rule {
     /// LMSER, optionally with amplification gains and their placement.
     Lmser {
+        /// The gains a_j of z = A y, one per row of W (docs/theory.md §5.1); None: A = Id.
         gains: Option<DVector<f64>>,
+        /// Where A enters the rule; every placement is plain LMSER when `gains` is None.
         placement: Placement,
     },
     /// Oja's subspace rule.
     Oja,
     /// Oja's weighted rule W C - Theta W C W^T W with Theta = diag(theta).
-    OjaWeighted { theta: DVector<f64> },
+    OjaWeighted {
+        /// The diagonal of Theta, one weight per row of W (A^-1 or A, docs/theory.md §5.1).
+        theta: DVector<f64>,
+    },
     /// LMSER with tanh(beta v) units (sample moments only).
-    LmserTanh { beta: f64 },
+    LmserTanh {
+        /// The gain beta > 0 of s(v) = tanh(beta v) (docs/theory.md §2.5).
+        beta: f64,
+    },
 }
 
 impl Rule {
@@ -200,8 +208,9 @@ pub(crate) fn scale_rows<S: nalgebra::StorageMut<f64, nalgebra::Dyn, nalgebra::D
 }
 
 /// The tanh rule averaged over the rows of `x` (and, with `out`, the mean of
-/// 1/2 ||x - W^T tanh(beta W x)||^2), for all samples at once: with Y = W X^T,
-/// Z = tanh(beta Y), E = X^T - W^T Z, G = (Z E^T + (beta (1 - Z^2) . W E) X) / b.
+/// 1/2 ||x - W^T tanh(beta W x)||^2), for all samples at once, in the samples-as-rows
+/// layout (no b x n0 transpose per call): with Y^T = X W^T, Z^T = tanh(beta Y^T),
+/// E^T = X - Z^T W, G = (Z E^T + (beta (1 - Z^2) . W E) X) / b.
 fn tanh_samples(
     beta: f64,
     w: &DMatrix<f64>,
@@ -209,14 +218,14 @@ fn tanh_samples(
     out: Option<&mut DMatrix<f64>>,
 ) -> f64 {
     let b = x.nrows() as f64;
-    let z = (w * x.transpose()).map(|v| (beta * v).tanh());
-    let e = x.transpose() - w.transpose() * &z;
-    let j = 0.5 * e.norm_squared() / b;
+    let zt = (x * w.transpose()).map(|v| (beta * v).tanh());
+    let et = x - &zt * w;
+    let j = 0.5 * et.norm_squared() / b;
     if let Some(out) = out {
-        let mut d = w * &e;
-        d.zip_apply(&z, |dv, zv| *dv *= beta * (1.0 - zv * zv));
-        out.gemm(1.0 / b, &z, &e.transpose(), 0.0);
-        out.gemm(1.0 / b, &d, x, 1.0);
+        let mut dt = &et * w.transpose();
+        dt.zip_apply(&zt, |dv, zv| *dv *= beta * (1.0 - zv * zv));
+        out.copy_from(&(zt.tr_mul(&et) + dt.tr_mul(x)));
+        *out /= b;
     }
     j
 }

@@ -6,6 +6,7 @@
 use crate::error::{Error, Result};
 use crate::io::output::{CsvStream, write_atomic};
 use crate::io::summary::Checkpoint;
+use serde::Serialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -18,7 +19,6 @@ pub(crate) struct Journal {
     last_write: Instant,
     csv: Option<CsvStream>,
     rows: u64,
-    latest: Option<Checkpoint<Value>>,
     resume: Option<Checkpoint<Value>>,
 }
 
@@ -38,7 +38,6 @@ impl Journal {
             last_write: Instant::now(),
             csv: None,
             rows: 0,
-            latest: None,
             resume,
         }
     }
@@ -121,41 +120,39 @@ impl Journal {
             .row(row)
     }
 
-    /// True: every output offers its state.
-    pub(crate) fn wants_state(&self) -> bool {
-        true
+    /// True when the checkpoint interval has passed since the last write.
+    pub(crate) fn due(&self) -> bool {
+        self.last_write.elapsed() >= self.interval
     }
 
-    /// Offers the state after the last row; writes it when the interval has passed
+    /// Writes `state`, the state after the last row at time `t`, as the checkpoint
     /// (flushing the CSV first, so a checkpoint never refers to rows not on disk).
-    pub(crate) fn offer(&mut self, t: f64, state: Value) -> Result<()> {
-        self.latest = Some(Checkpoint {
-            config_hash: self.config_hash.clone(),
-            t,
-            rows: self.rows,
-            state,
-        });
-        if self.last_write.elapsed() >= self.interval {
-            self.write_checkpoint()?;
-        }
-        Ok(())
-    }
-
-    fn write_checkpoint(&mut self) -> Result<()> {
+    pub(crate) fn checkpoint<T: Serialize>(&mut self, t: f64, state: &T) -> Result<()> {
         if let Some(csv) = &mut self.csv {
             csv.flush()?;
         }
         self.last_write = Instant::now();
-        if let Some(ck) = &self.latest {
-            let text = serde_json::to_string(ck).expect("checkpoints serialize");
-            write_atomic(&self.dir.join("checkpoint.json"), text.as_bytes())?;
-        }
-        Ok(())
+        let ck = Checkpoint {
+            config_hash: self.config_hash.clone(),
+            t,
+            rows: self.rows,
+            state,
+        };
+        let text = serde_json::to_string(&ck).expect("checkpoints serialize");
+        write_atomic(&self.dir.join("checkpoint.json"), text.as_bytes())
     }
 
-    /// Flushes the CSV and writes the last checkpoint.
+    /// Flushes the CSV (the executor writes the last checkpoint before).
     pub(crate) fn finish(mut self) -> Result<()> {
-        self.write_checkpoint()
+        match &mut self.csv {
+            Some(csv) => csv.flush(),
+            None => Ok(()),
+        }
+    }
+
+    /// The run directory (for messages).
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
     }
 }
 

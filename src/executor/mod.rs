@@ -161,6 +161,8 @@ pub struct Executor<'a, S: Stepper> {
     progress: Option<Progress>,
     control: Control,
     journal: Option<Journal>,
+    /// Time and state of the last recorded output, for the final checkpoint.
+    latest: Option<(f64, S::State)>,
 }
 
 impl<'a, S: Stepper> Executor<'a, S> {
@@ -172,6 +174,7 @@ impl<'a, S: Stepper> Executor<'a, S> {
             progress: None,
             control: Control::default(),
             journal: None,
+            latest: None,
         }
     }
 
@@ -213,13 +216,26 @@ impl<'a, S: Stepper> Executor<'a, S> {
         self
     }
 
-    /// Runs to the end; returns the stepper (for final values) and the outcome. The
-    /// journal is flushed and its last checkpoint written whatever the outcome.
+    /// Runs to the end; returns the stepper (for final values) and the outcome. With
+    /// a journal, the CSV is flushed and the state of the last recorded output written
+    /// as the checkpoint whatever the outcome.
     pub fn run(mut self) -> (S, Result<()>) {
         let outcome = self.run_loop();
         self.progress = None;
         let closed = match self.journal.take() {
-            Some(j) => j.finish(),
+            Some(mut j) => {
+                let last = match &self.latest {
+                    Some((t, state)) => j.checkpoint(*t, state),
+                    None => Ok(()),
+                };
+                // The steppers do not know the directory they resume.
+                let dir = j.dir().to_path_buf();
+                let outcome = outcome.map_err(|e| match e {
+                    Error::Resume { message, .. } => Error::Resume { dir, message },
+                    other => other,
+                });
+                return (self.stepper, outcome.and(last).and(j.finish()));
+            }
             None => Ok(()),
         };
         (self.stepper, outcome.and(closed))
@@ -245,7 +261,7 @@ impl<'a, S: Stepper> Executor<'a, S> {
                 }
                 let state = serde_json::from_value(state).map_err(|e| Error::Resume {
                     dir: ".".into(),
-                    message: format!("checkpoint.json holds another state ({e})"),
+                    message: format!("checkpoint.json holds the state of another run ({e})"),
                 })?;
                 self.stepper.restore(state)?;
             }
@@ -281,11 +297,11 @@ impl<'a, S: Stepper> Executor<'a, S> {
         }
         if let Some(j) = &mut self.journal {
             j.row(row)?;
-            if j.wants_state() {
-                let state =
-                    serde_json::to_value(self.stepper.state()).expect("stepper states serialize");
-                j.offer(row[0], state)?;
+            let state = self.stepper.state();
+            if j.due() {
+                j.checkpoint(row[0], &state)?;
             }
+            self.latest = Some((row[0], state));
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ use crate::model::network::{Network, Top};
 use crate::solver::{Method, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 
-pub use crate::io::config::validate::{MAX_WEIGHTS, check_gains, check_layer_sizes};
+pub(crate) use crate::io::config::validate::check_gains;
 
 /// Builds the network of a validated `[network]`: activations, tau, weights (files or
 /// random from the seed's weight stream) and the clamped label if any.

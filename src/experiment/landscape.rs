@@ -3,7 +3,7 @@
 //! eigenvalues of the Hessian of J.
 
 use super::{Kind, Run, RunOptions};
-use crate::analysis::{CriticalKind, Spectrum, landscape_until, predicted_saddles};
+use crate::analysis::{Spectrum, Theorem2, landscape_until};
 use crate::error::Result;
 use crate::io::config::{Config, DataSection, Experiment, KindName};
 use crate::io::output::write_csv;
@@ -19,10 +19,15 @@ pub(crate) struct Landscape;
 /// A landscape experiment ready to run: Sigma, its spectrum, the sizes and the
 /// Hessian's zero tolerance.
 pub struct LandscapeSpec {
+    /// Sigma = E[x x^T] (n0 x n0), with distinct positive eigenvalues.
     pub sigma: DMatrix<f64>,
+    /// Eigenvalues lambda_1 > ... > lambda_n0 > 0 and eigenvectors phi_i of Sigma.
     pub spectrum: Spectrum,
+    /// Number of inputs (at most MAX_N0).
     pub n0: usize,
+    /// Number of units, 1 <= n1 < n0 (rows of W).
     pub n1: usize,
+    /// Hessian eigenvalues with |mu| <= zero_tol count as zero (default 1e-6 lambda_1).
     pub zero_tol: f64,
 }
 
@@ -129,7 +134,6 @@ fn write_points(
     n1: usize,
     zero_tol: f64,
 ) -> Result<()> {
-    let lam1 = spec.values[0];
     let header = [
         "subset",
         "J",
@@ -161,35 +165,20 @@ fn write_points(
         ]);
     }
     write_csv(&run.dir().file("critical_points.csv"), records)?;
-    let count = |k: CriticalKind| points.iter().filter(|p| p.kind == k).count();
-    let max_grad = points.iter().map(|p| p.grad_norm).fold(0.0, f64::max);
-    let max_j_err = points
-        .iter()
-        .map(|p| (p.j - p.j_predicted).abs())
-        .fold(0.0, f64::max);
-    let minima: Vec<String> = points
-        .iter()
-        .filter(|p| p.kind == CriticalKind::Minimum)
-        .map(|p| subset_name(&p.subset))
-        .collect();
-    let principal = subset_name(&(0..n1).collect::<Vec<_>>());
-    let predicted = predicted_saddles(n0, n1);
-    let verdict = count(CriticalKind::Saddle) as u64 == predicted
-        && minima == vec![principal.clone()]
-        && count(CriticalKind::Maximum) == 1
-        && max_grad < 1e-9 * lam1.max(1.0);
+    let t2 = Theorem2::of(points, n0, n1, spec.values[0]);
+    let verdict = t2.holds();
     let results = LandscapeResults {
         n0,
         n1,
         eigenvalues: spec.values.as_slice(),
         critical_sets: points.len(),
-        minima,
-        principal_subset: principal,
-        saddles: count(CriticalKind::Saddle),
-        saddles_predicted: predicted,
-        maxima: count(CriticalKind::Maximum),
-        max_grad_norm: max_grad,
-        max_abs_j_minus_predicted: max_j_err,
+        minima: t2.minima.iter().map(|s| subset_name(s)).collect(),
+        principal_subset: subset_name(&(0..n1).collect::<Vec<_>>()),
+        saddles: t2.saddles as usize,
+        saddles_predicted: t2.saddles_predicted,
+        maxima: t2.maxima,
+        max_grad_norm: t2.max_grad_norm,
+        max_abs_j_minus_predicted: t2.max_abs_j_error,
         hessian: HessianMethod {
             method: "central differences of the analytic gradient",
             step: crate::analysis::HESSIAN_STEP,

@@ -9,7 +9,7 @@
 mod build;
 pub mod landscape;
 pub mod learning;
-mod observers;
+pub(crate) mod observers;
 pub mod perceptron;
 
 pub use build::*;
@@ -144,7 +144,7 @@ impl Run {
         let dir = if opts.resume {
             RunDir::create(&path)?
         } else {
-            RunDir::prepare(&path, opts.force)?
+            RunDir::prepare(&path, opts.force, &cfg.named_files())?
         };
         let summary = Summary {
             name: cfg.name().to_string(),

@@ -79,7 +79,7 @@ pub(crate) struct MonotoneVerdict {
     /// Largest rise between consecutive outputs.
     pub(crate) max_increase: f64,
     /// Largest rise divided by max(1, |value|) at that time.
-    max_relative_increase: f64,
+    pub(crate) max_relative_increase: f64,
     /// Rises above the relative tolerance.
     increases_above_tolerance: u64,
     /// No rise above the relative tolerance.

@@ -94,9 +94,11 @@ impl RunDir {
 
     /// Prepares `path` for a new run. A new or empty directory is used as is. A
     /// directory that holds a run (`summary.json`) is refused unless `force`, which
-    /// removes every file a run writes first; a directory with any other file is
-    /// refused, naming the files, and nothing in it is deleted.
-    pub fn prepare(path: &Path, force: bool) -> Result<RunDir> {
+    /// removes every file a run writes first; any other non-empty directory (one
+    /// holding a file a run does not write, or no `summary.json`) is refused, naming
+    /// the files, and so is a run directory holding one of the run's own inputs
+    /// (`inputs`); in every refusal nothing is deleted.
+    pub fn prepare(path: &Path, force: bool, inputs: &[PathBuf]) -> Result<RunDir> {
         let refuse = |message: String| Error::RunDir {
             dir: path.to_path_buf(),
             message,
@@ -110,6 +112,26 @@ impl RunDir {
             names.sort();
             let foreign: Vec<&String> = names.iter().filter(|n| !is_run_file(n)).collect();
             let is_run = names.iter().any(|n| n == "summary.json");
+            if !is_run && !names.is_empty() {
+                let list: Vec<&str> = names.iter().take(5).map(|s| s.as_str()).collect();
+                let more = if names.len() > 5 { ", ..." } else { "" };
+                return Err(refuse(format!(
+                    "is not empty but holds no run (no summary.json; it holds {}{more}); nothing was changed, choose a new or empty directory with --out",
+                    list.join(", ")
+                )));
+            }
+            let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+                (Ok(a), Ok(b)) => a == b,
+                _ => false,
+            };
+            if let Some(n) = names
+                .iter()
+                .find(|n| inputs.iter().any(|i| same(&path.join(n), i)))
+            {
+                return Err(refuse(format!(
+                    "holds {n}, which the config reads; nothing was changed, write the run elsewhere with --out"
+                )));
+            }
             if !foreign.is_empty() {
                 let list: Vec<&str> = foreign.iter().take(5).map(|s| s.as_str()).collect();
                 let more = if foreign.len() > 5 { ", ..." } else { "" };

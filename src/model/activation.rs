@@ -9,9 +9,15 @@ pub enum Activation {
     /// s(v) = 1 / (1 + e^-v), range (0, 1).
     Logistic,
     /// s(v) = tanh(beta v), range (-1, 1).
-    Tanh { beta: f64 },
+    Tanh {
+        /// The gain beta > 0: s'(0) = beta, s^-1(z) = atanh(z) / beta.
+        beta: f64,
+    },
     /// Amplified linear unit j: s_j(v) = a_j v with gains a_1 > ... > a_n > 0.
-    Amplified { gains: Vec<f64> },
+    Amplified {
+        /// a_j for unit j of the layer, one per unit, strictly decreasing and > 0.
+        gains: Vec<f64>,
+    },
 }
 
 impl Activation {
@@ -66,7 +72,7 @@ impl Activation {
 
     /// s_j^-1(z). At the ends of a bounded range (reached only by floating-point
     /// saturation) it is evaluated at the nearest representable interior point, so it
-    /// stays finite (|logit| <= 745, |atanh| <= 19).
+    /// stays finite (|logit| <= 709, |atanh| <= 19).
     pub fn inverse(&self, j: usize, z: f64) -> f64 {
         const EDGE: f64 = f64::EPSILON / 2.0;
         match self {

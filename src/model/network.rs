@@ -87,6 +87,12 @@ impl Network {
                 );
             }
         }
+        if matches!(top, Top::Clamped(_)) && k < 2 {
+            return bad(
+                "label",
+                "a clamped top layer needs at least two layers above the input".into(),
+            );
+        }
         if let Top::Clamped(label) = &top
             && label.len() != sizes[k]
         {

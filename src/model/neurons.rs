@@ -128,6 +128,49 @@ impl NeuronDynamics {
         rate
     }
 
+    /// dE/dt (as [`Self::energy_rate`]) and a first-order bound B on how far rounding can
+    /// push it above the exact value, which is <= 0 (docs/theory.md §1.4). Each term is
+    /// t_j = -p_j q_j / tau_j with p_j = s^-1(z_j) - h_j, q_j = z_j - s(h_j); the exact
+    /// p_j and q_j have the same sign, so the computed t_j exceeds the exact one by at
+    /// most (e_p |q_j| + |p_j| e_q + e_p e_q) / tau_j, with
+    ///   e_h = gamma sum |terms of h_j|,  gamma = (fan-in + 2) u,  u = 2^-53,
+    ///   e_p = e_h + 8 u (|s^-1(z_j)| + 1 / s'(0)),
+    ///   e_q = 4 u (|z_j| + |s(h_j)|) + s'(h_j) e_h,
+    /// and B sums these plus n u sum |t_j| for the sum itself. Returns (dE/dt, B).
+    pub fn energy_rate_bound(&self, z: &[f64]) -> (f64, f64) {
+        let u = f64::EPSILON / 2.0;
+        let (mut rate, mut bound, mut magnitude, mut units) = (0.0, 0.0, 0.0, 0.0);
+        for k in self.net.free_layers() {
+            let n = self.net.sizes()[k];
+            let below = self.layer(z, k - 1).abs();
+            let mut habs = self.net.weight(k).abs() * &below;
+            let mut fan_in = below.len();
+            if k < self.net.depth() {
+                let above = self.layer(z, k + 1).abs();
+                habs.gemv_tr(1.0, &self.net.weight(k + 1).abs(), &above, 1.0);
+                fan_in += above.len();
+            }
+            let mut h = DVector::zeros(n);
+            self.net_input(z, k, &mut h.rows_mut(0, n));
+            let gamma = (fan_in as f64 + 2.0) * u;
+            let (s, tau, off) = (self.net.activation(k), self.net.tau(k), self.net.offset(k));
+            for j in 0..n {
+                let (zj, hj) = (z[off + j], h[j]);
+                let (inv, sh) = (s.inverse(j, zj), s.s(j, hj));
+                let (p, q) = (inv - hj, zj - sh);
+                let e_h = gamma * habs[j];
+                let e_p = e_h + 8.0 * u * (inv.abs() + 1.0 / s.ds(j, 0.0));
+                let e_q = 4.0 * u * (zj.abs() + sh.abs()) + s.ds(j, hj) * e_h;
+                let t = -p * q / tau;
+                rate += t;
+                magnitude += t.abs();
+                bound += (e_p * q.abs() + p.abs() * e_q + e_p * e_q) / tau;
+                units += 1.0;
+            }
+        }
+        (rate, bound + units * u * magnitude)
+    }
+
     /// The steady state of a net whose free layers are all linear or amplified solves
     /// (A^-1 - T) z = I; it is stable iff A^-1 - T is positive definite. Returns the
     /// smallest eigenvalue of A^-1 - T, or None when some layer is nonlinear.

@@ -21,11 +21,17 @@ pub enum StopReason {
 /// Counters of one integration.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct SolverStats {
+    /// Steps accepted (fixed-point: sweeps).
     pub accepted_steps: u64,
+    /// Steps rejected by the error control (0 for rk4 and fixed-point).
     pub rejected_steps: u64,
+    /// Evaluations of dy/dt, finite-difference Jacobians of Rosenbrock methods included.
     pub rhs_evals: u64,
+    /// Output times evaluated, the start included.
     pub outputs: u64,
+    /// Time of the last output evaluated.
     pub t_final: f64,
+    /// Why the integration stopped: t_end reached or a steady state.
     pub stop: StopReason,
 }
 
@@ -54,7 +60,7 @@ impl SolverStats {
 }
 
 /// The driver's state just after an output: continuing from it with
-/// [`integrate_from`](super::integrate_from) reproduces the uninterrupted run bit for bit (every output
+/// [`Driver::resume`] reproduces the uninterrupted run bit for bit (every output
 /// interval is integrated from its start state and step size alone).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResumePoint {
@@ -128,6 +134,16 @@ impl<S: OdeSystem> Driver<S> {
     /// Continues from `point` (an output of an earlier run of the same system and
     /// options), which is not counted again.
     pub fn restore(&mut self, point: &ResumePoint) -> Result<()> {
+        if point.y.len() != self.sys.dim() {
+            return Err(Error::Resume {
+                dir: ".".into(),
+                message: format!(
+                    "the saved state has {} values, this system {}",
+                    point.y.len(),
+                    self.sys.dim()
+                ),
+            });
+        }
         self.jump(point.clone(), false)
     }
 

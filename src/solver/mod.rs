@@ -1,7 +1,7 @@
 //! Integration, separate from the mathematics: a right-hand side over a flat state
 //! ([`OdeSystem`], or a closure in [`FnSystem`]), one [`Driver`] that runs any
 //! [`Method`] one output interval at a time, and [`integrate`], which hands the state
-//! at every output time to an [`Observer`].
+//! at every output time to a closure.
 //!
 //! ```
 //! use lmser::solver::{FnSystem, Method, SolverOptions, integrate};
@@ -34,7 +34,8 @@ mod rk4;
 mod rosenbrock;
 
 pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
-pub use options::{Method, SolverOptions, beyond, check_bound, interrupted, norm, poll, raised};
+pub use options::{Method, SolverOptions, beyond, norm};
+pub(crate) use options::{check_bound, poll, raised};
 pub use rosenbrock::rosenbrock_fixed;
 
 use crate::error::Result;
@@ -63,29 +64,6 @@ pub trait OdeSystem {
     /// What to try when the state diverges.
     fn divergence_hint(&self) -> String {
         "reduce the tolerances or the step size".into()
-    }
-}
-
-/// Receives the state at every output time (including t0 and the final time).
-pub trait Observer {
-    /// Called with t, y(t) and dy/dt at t.
-    fn observe(&mut self, t: f64, y: &[f64], dy: &[f64]) -> Result<()>;
-
-    /// True when the observer wants [`Observer::resume_point`] after each output.
-    fn wants_resume_points(&self) -> bool {
-        false
-    }
-
-    /// Called after each output (when wanted) with everything needed to continue the
-    /// integration exactly from here with [`integrate_from`].
-    fn resume_point(&mut self, _point: &ResumePoint) -> Result<()> {
-        Ok(())
-    }
-}
-
-impl<F: FnMut(f64, &[f64], &[f64]) -> Result<()>> Observer for F {
-    fn observe(&mut self, t: f64, y: &[f64], dy: &[f64]) -> Result<()> {
-        self(t, y, dy)
     }
 }
 
@@ -148,48 +126,24 @@ impl<S: OdeSystem + ?Sized> OdeSystem for &S {
     }
 }
 
-/// Integrates `sys` from (t0, y0) to `opts.t_end`, calling `observer` at t0, at every
-/// t0 + i output_dt and at the final time. Returns the final state and counters;
-/// fails with [`Error::Diverged`](crate::Error::Diverged),
-/// [`Error::SolverFailed`](crate::Error::SolverFailed) or
-/// [`Error::Interrupted`](crate::Error::Interrupted).
+/// Integrates `sys` from (t0, y0) to `opts.t_end`, calling `observe(t, y, dy/dt)` at
+/// t0, at every t0 + i output_dt and at the final time. Returns the final state and
+/// counters; fails with [`Error::Diverged`](crate::Error::Diverged),
+/// [`Error::SolverFailed`](crate::Error::SolverFailed),
+/// [`Error::Interrupted`](crate::Error::Interrupted), or the first error `observe`
+/// returns. To stop and continue an integration, step a [`Driver`] instead (its
+/// [`Driver::resume_point`] and [`Driver::resume`]).
 pub fn integrate<S: OdeSystem + ?Sized>(
     sys: &S,
     t0: f64,
     y0: &[f64],
     opts: &SolverOptions,
-    observer: &mut dyn Observer,
+    mut observe: impl FnMut(f64, &[f64], &[f64]) -> Result<()>,
 ) -> Result<(Vec<f64>, SolverStats)> {
-    drive(Driver::new(sys, t0, y0, opts)?, true, observer)
-}
-
-/// Continues an integration from a [`ResumePoint`] (its output is not repeated).
-pub fn integrate_from<S: OdeSystem + ?Sized>(
-    sys: &S,
-    point: &ResumePoint,
-    opts: &SolverOptions,
-    observer: &mut dyn Observer,
-) -> Result<(Vec<f64>, SolverStats)> {
-    drive(Driver::resume(sys, point, opts)?, false, observer)
-}
-
-fn drive<S: OdeSystem>(
-    mut d: Driver<S>,
-    first: bool,
-    observer: &mut dyn Observer,
-) -> Result<(Vec<f64>, SolverStats)> {
-    let mut emit = |d: &Driver<S>| -> Result<()> {
-        observer.observe(d.t(), d.y(), d.dy())?;
-        if observer.wants_resume_points() {
-            observer.resume_point(&d.resume_point())?;
-        }
-        Ok(())
-    };
-    if first {
-        emit(&d)?;
-    }
+    let mut d = Driver::new(sys, t0, y0, opts)?;
+    observe(d.t(), d.y(), d.dy())?;
     while d.advance()? {
-        emit(&d)?;
+        observe(d.t(), d.y(), d.dy())?;
     }
     Ok(d.finish())
 }

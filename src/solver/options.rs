@@ -46,6 +46,7 @@ impl Method {
 /// Options of one integration.
 #[derive(Debug, Clone)]
 pub struct SolverOptions {
+    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, or the fixed-point sweep.
     pub method: Method,
     /// Relative tolerance (adaptive methods).
     pub rtol: f64,

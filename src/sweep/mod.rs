@@ -30,7 +30,9 @@ use std::sync::atomic::AtomicBool;
 /// `--shard i/n`: the runs whose index is `i` modulo `n`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Shard {
+    /// i: this shard runs the runs whose index is i modulo n (0 <= i < n).
     pub index: u64,
+    /// n: the number of shards.
     pub count: u64,
 }
 

@@ -1,9 +1,16 @@
 //! Helpers shared by the integration tests: signals and waiting for a spawned run
-//! (signals.rs, resume.rs), and the integrators' test models (models.rs). Each test
-//! binary uses a part of them, hence `allow(dead_code)`.
+//! (signals.rs, resume.rs), the integrators' test models (models.rs) and harness
+//! (harness.rs), random nets with their stacked form for the Theorem 1 tests
+//! (nets.rs), the one-layer net of the coupled-learning tests (coupled.rs), and the
+//! placements' formulas written out by hand (placements.rs). Each test binary uses a
+//! part of them, hence `allow(dead_code)`.
 #![allow(dead_code)]
 
+pub mod coupled;
+pub mod harness;
 pub mod models;
+pub mod nets;
+pub mod placements;
 
 /// Sends a signal ("-INT", "-TERM", "-KILL") to a process (no `kill` binary needed).
 pub fn send(signal: &str, pid: u32) {

@@ -5,7 +5,7 @@
 //! run's sample stream.
 
 use super::probe::WeightProbe;
-use super::steppers::{LearningState, coupled_params, resume_mismatch, word_pos};
+use super::steppers::{LearningState, coupled_params, resume_mismatch, state_size, word_pos};
 use super::{LearningSpec, Mode};
 use crate::data::{self, stream};
 use crate::dynamics::coupled::{
@@ -27,8 +27,11 @@ use rand_chacha::ChaCha8Rng;
 /// number, so a run split into blocks (or resumed) sees the same times.
 #[derive(Debug, Clone, Copy)]
 pub struct Presentations<'a> {
+    /// The samples x, one per row (b x n0), in presentation order.
     pub samples: &'a DMatrix<f64>,
+    /// T_p > 0: how long each sample is held (learning.presentation; docs/theory.md §6.1).
     pub hold: f64,
+    /// The run-wide number (0-based) of the sample in row 0.
     pub first: usize,
 }
 
@@ -389,6 +392,7 @@ impl Stepper for HeldStepper<'_> {
             next: self.next,
             y: self.y.clone(),
             block_word_pos,
+            stats: Some(self.stats),
         }
     }
 
@@ -398,15 +402,26 @@ impl Stepper for HeldStepper<'_> {
             next,
             y,
             block_word_pos,
+            stats,
         } = state
         else {
             return Err(resume_mismatch());
         };
+        if y.len() != self.y.len() {
+            return Err(state_size("(z, W)", y.len(), self.y.len()));
+        }
+        if samples_done as usize > self.total {
+            return Err(state_size(
+                "presented samples",
+                samples_done as usize,
+                self.total,
+            ));
+        }
         self.rng.set_word_pos(word_pos(&block_word_pos)?);
         self.block = None;
         (self.done, self.next, self.y) = (samples_done as usize, next, y);
         self.t = self.done as f64 * self.presentation;
-        self.stats = SolverStats::start(self.t);
+        self.stats = stats.unwrap_or_else(|| SolverStats::start(self.t));
         Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! `two-phase` (settle, then one weight step per sample).
 
 mod held;
+mod plots;
 mod probe;
 mod spec;
 pub mod steppers;
@@ -18,10 +19,10 @@ pub use steppers::{LearningState, Simulation, simulate};
 
 use super::{Kind, PlotBuffer, Run, RunOptions, drive};
 use crate::analysis::{ALIGNED, alignment, rows_aligned_in_order};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::executor::{Metrics, Observer};
 use crate::io::config::Config;
-use crate::io::plot::{Figure, Series};
+use plots::plots;
 use serde::Serialize;
 
 /// The learning kind.
@@ -87,14 +88,6 @@ impl Kind for Learning {
         let sim = Simulation::new(spec)?;
         let observers: [&mut dyn Observer; 2] = [&mut jt, &mut plot];
         let (sim, result) = drive(sim, run, opts, spec.solver.t_end, observers);
-        let result = result.map_err(|e| match e {
-            // The steppers do not know the directory they resume.
-            Error::Resume { message, .. } => Error::Resume {
-                dir: run.dir().path().into(),
-                message,
-            },
-            other => other,
-        });
         let n1 = spec.w0.nrows();
         let lam = &spec.spectrum.values;
         let j_min = spec.spectrum.plateau(&(0..n1).collect::<Vec<_>>());
@@ -136,76 +129,8 @@ impl Kind for Learning {
             ));
             run.set("final", &fin);
         }
-        plots(run, &plot, spec)?;
-        result
+        // A failed plot must not hide the run's own outcome.
+        let plotted = plots(run, &plot, spec);
+        result.and(plotted)
     }
-}
-
-fn plots(run: &Run, plot: &PlotBuffer, spec: &LearningSpec) -> Result<()> {
-    let (n1, n0) = spec.w0.shape();
-    let rows = plot.rows();
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let positive_t = |s: Vec<(f64, f64)>| s.into_iter().filter(|p| p.0 > 0.0).collect::<Vec<_>>();
-    let mut levels: Vec<(f64, String)> = Vec::new();
-    if n0 <= 12 {
-        let mut seen: Vec<f64> = Vec::new();
-        for k in 0..=n1 {
-            // The plateau of the top-k eigenvectors (the staircase a tiny W0 descends).
-            let v = spec.spectrum.plateau(&(0..k).collect::<Vec<_>>());
-            if !seen.iter().any(|s| (s - v).abs() < 1e-12) {
-                seen.push(v);
-                levels.push((v, "plateau levels 1/2 (tr Sigma - sum_S lambda)".into()));
-            }
-        }
-    }
-    Figure {
-        title: format!("Reconstruction error J(t), {}", spec.rule.describe()),
-        x_label: "t (log scale)".into(),
-        y_label: "J".into(),
-        log_x: true,
-        series: vec![Series::new("J", positive_t(plot.series("J")))],
-        hlines: levels,
-        ..Default::default()
-    }
-    .save(&run.dir().file("learning"))?;
-    let overlaps: Vec<&String> = plot.names().iter().filter(|n| n.starts_with('c')).collect();
-    if !overlaps.is_empty() {
-        Figure {
-            title: "Overlaps w_i . phi_j".into(),
-            x_label: "t (log scale)".into(),
-            y_label: "w_i . phi_j".into(),
-            log_x: true,
-            series: overlaps
-                .iter()
-                .map(|n| Series::new(n.to_string(), positive_t(plot.series(n))))
-                .collect(),
-            ..Default::default()
-        }
-        .save(&run.dir().file("overlaps"))?;
-        // |cos(w_i, phi_i)| from the overlaps: 1 for every row once the symmetry is broken.
-        let names = plot.names();
-        let cos: Vec<(f64, Vec<f64>)> = rows
-            .iter()
-            .filter(|r| r[0] > 0.0)
-            .filter_map(|r| row_alignment(&Metrics::new(names, r), n1, n0).map(|c| (r[0], c)))
-            .collect();
-        let series = (0..n1)
-            .map(|i| {
-                let pts = cos.iter().map(|(t, c)| (*t, c[i])).collect();
-                Series::new(format!("|cos(w_{0}, phi_{0})|", i + 1), pts)
-            })
-            .collect();
-        Figure {
-            title: "Alignment of row i with eigenvector i".into(),
-            x_label: "t (log scale)".into(),
-            y_label: "|cos|".into(),
-            log_x: true,
-            series,
-            ..Default::default()
-        }
-        .save(&run.dir().file("alignment"))?;
-    }
-    Ok(())
 }

@@ -24,23 +24,34 @@ pub enum Mode {
     Averaged,
     /// One (mini)batch at a time with step eta.
     Stochastic {
+        /// Base step eta > 0 (time units per step; docs/theory.md §2.4).
         eta: f64,
+        /// d > 0 of eta_k = eta / (1 + k / d); None: constant eta.
         decay: Option<f64>,
+        /// b >= 1 fresh samples per step: C = X_k^T X_k / b.
         batch: usize,
     },
     /// Neurons and weights in one ODE (tau dz/dt, tau_w dW/dt): driven by samples each
     /// held for `presentation`, or (`averaged_input`) the average over x in
-    /// Z = E[z x^T] (THEORY.md sections 1-2; [`crate::dynamics::coupled`]).
+    /// Z = E[z x^T] (docs/theory.md §6.1-6.2; [`crate::dynamics::coupled`]).
     Coupled {
+        /// Neuron time constant tau > 0 (config default tau_w / 100).
         tau: f64,
+        /// T_p > 0: how long each sample is held (config default 10 tau); t_end must be a
+        /// whole number of presentations.
         presentation: f64,
+        /// True: the averaged system in (Z, W); false: held samples in (z, W).
         averaged_input: bool,
     },
     /// The slides' procedure: per sample settle z (the neuron ODE, or the closed form
     /// z* = A W x), then W += (presentation / tau_w) G(W, x, z*).
     TwoPhase {
+        /// Neuron time constant tau > 0 of the settling ODE (config default tau_w / 100).
         tau: f64,
+        /// T_p > 0: each sample's step is W += (T_p / tau_w) G (config default 10 tau).
         presentation: f64,
+        /// True: integrate the neuron ODE until ||dz/dt|| < 1e-9 / tau; false: the
+        /// closed form z* = A W x (docs/theory.md §6.3).
         ode_settling: bool,
     },
 }
@@ -60,13 +71,22 @@ impl Mode {
 /// A learning experiment ready to run.
 #[derive(Debug, Clone)]
 pub struct LearningSpec {
+    /// The input distribution: Sigma = E[x x^T] and the sampler of x.
     pub dataset: Dataset,
+    /// Eigenvalues and eigenvectors phi_i of the moment the rule sees (of `samples` when
+    /// given, else of Sigma): the reference of the metrics, plateau levels and saddle starts.
     pub spectrum: Spectrum,
+    /// The learning rule F(W; C).
     pub rule: Rule,
+    /// How the weights are driven.
     pub mode: Mode,
+    /// tau_w > 0 in tau_w dW/dt = F(W; C) (docs/theory.md §2.2).
     pub tau_w: f64,
+    /// W0, n1 x n0 with 1 <= n1 < n0.
     pub w0: DMatrix<f64>,
+    /// Solver settings; `solver.t_end` is the run's end time.
     pub solver: SolverOptions,
+    /// Master seed: every random stream (W0, samples, the fixed sample set) derives from it.
     pub seed: u64,
     /// A fixed sample set (rows) that replaces Sigma in the averaged ODE and in J:
     /// needed by nonlinear units, whose rule has no closed form over Sigma.

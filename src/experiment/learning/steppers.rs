@@ -25,21 +25,42 @@ pub enum LearningState {
     /// The stochastic loop: time, steps taken, next output index, W (column-major)
     /// and the position of the sample stream (a u128 as a decimal string).
     Stochastic {
+        /// Time reached: the sum of the steps eta_k taken.
         t: f64,
+        /// Steps taken (the k of eta_k = eta / (1 + k / eta_decay)).
         k: u64,
+        /// Index of the next output, due at t = next * output_dt.
         next: u64,
+        /// W (n1 x n0), column-major.
         w: Vec<f64>,
+        /// Word position of the sample stream, a u128 as a decimal string.
         word_pos: String,
     },
     /// Held-sample runs (coupled over samples, two-phase): samples presented so far,
-    /// next output index, the state (z, vec W), and the sample stream's position at
-    /// the start of the block of samples the next sample belongs to.
+    /// next output index, the state (z, vec W), the sample stream's position at the
+    /// start of the block of samples the next sample belongs to, and the solver
+    /// counters so far (absent in checkpoints of earlier versions).
     Held {
+        /// Samples presented so far; t = samples_done * presentation.
         samples_done: u64,
+        /// Index of the next output, due at t = next * output_dt.
         next: u64,
+        /// The flat state (z, vec W): n1 activities, then W column-major.
         y: Vec<f64>,
+        /// Sample-stream position (u128, decimal) at the start of the next sample's block.
         block_word_pos: String,
+        /// Solver counters so far (None in checkpoints of earlier versions).
+        #[serde(default)]
+        stats: Option<solver::SolverStats>,
     },
+}
+
+/// A checkpoint state whose `what` has `got` values where this run has `want`.
+pub(super) fn state_size(what: &str, got: usize, want: usize) -> Error {
+    Error::Resume {
+        dir: ".".into(),
+        message: format!("checkpoint.json holds {got} values of {what}, this run has {want}"),
+    }
 }
 
 pub(super) fn resume_mismatch() -> Error {
@@ -184,16 +205,25 @@ impl Stepper for StochasticStepper<'_> {
         else {
             return Err(resume_mismatch());
         };
-        self.rng.set_word_pos(word_pos(&pos)?);
         let (n1, n0) = self.spec.w0.shape();
+        if w.len() != n1 * n0 {
+            return Err(state_size("W", w.len(), n1 * n0));
+        }
+        self.rng.set_word_pos(word_pos(&pos)?);
         (self.t, self.k, self.next) = (t, k, next);
         self.w = DMatrix::from_column_slice(n1, n0, &w);
         Ok(())
     }
 }
 
-/// The stepper of a learning spec's mode.
-pub enum Simulation<'a> {
+/// The stepper of a learning spec's mode: a [`Stepper`] whose rows are the learning
+/// metrics (`t`, `J`, `grad_norm`, `subspace_error`, `orth_error`, overlaps).
+pub struct Simulation<'a> {
+    inner: Inner<'a>,
+}
+
+/// The steppers of the modes.
+enum Inner<'a> {
     Averaged(OdeStepper<AveragedLearning, WeightProbe<'a>>),
     CoupledAveraged(OdeStepper<CoupledAveraged, WeightProbe<'a>>),
     Stochastic(StochasticStepper<'a>),
@@ -204,10 +234,10 @@ pub enum Simulation<'a> {
 macro_rules! each {
     ($sim:expr, $s:ident => $e:expr) => {
         match $sim {
-            Simulation::Averaged($s) => $e,
-            Simulation::CoupledAveraged($s) => $e,
-            Simulation::Stochastic($s) => $e,
-            Simulation::Held($s) => $e,
+            Inner::Averaged($s) => $e,
+            Inner::CoupledAveraged($s) => $e,
+            Inner::Stochastic($s) => $e,
+            Inner::Held($s) => $e,
         }
     };
 }
@@ -216,7 +246,7 @@ impl<'a> Simulation<'a> {
     /// The stepper of `spec`, at t = 0.
     pub fn new(spec: &'a LearningSpec) -> Result<Self> {
         let (n1, n0) = spec.w0.shape();
-        Ok(match spec.mode {
+        let inner = match spec.mode {
             Mode::Averaged => {
                 let sys = match &spec.samples {
                     Some(x) => {
@@ -230,7 +260,7 @@ impl<'a> Simulation<'a> {
                     ),
                 };
                 let probe = WeightProbe::new(spec, 0);
-                Simulation::Averaged(OdeStepper::new(
+                Inner::Averaged(OdeStepper::new(
                     sys,
                     0.0,
                     spec.w0.as_slice(),
@@ -250,27 +280,26 @@ impl<'a> Simulation<'a> {
                 );
                 let y0 = sys.settled_state(&spec.w0);
                 let probe = WeightProbe::new(spec, n1 * n0);
-                Simulation::CoupledAveraged(OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?)
+                Inner::CoupledAveraged(OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?)
             }
             Mode::Stochastic { eta, decay, batch } => {
-                Simulation::Stochastic(StochasticStepper::new(spec, eta, decay, batch))
+                Inner::Stochastic(StochasticStepper::new(spec, eta, decay, batch))
             }
-            Mode::Coupled { .. } | Mode::TwoPhase { .. } => {
-                Simulation::Held(HeldStepper::new(spec))
-            }
-        })
+            Mode::Coupled { .. } | Mode::TwoPhase { .. } => Inner::Held(HeldStepper::new(spec)),
+        };
+        Ok(Simulation { inner })
     }
 
     /// The current weights.
     pub fn weights(&self) -> DMatrix<f64> {
-        match self {
-            Simulation::Averaged(s) => {
+        match &self.inner {
+            Inner::Averaged(s) => {
                 let (n1, n0) = s.probe().shape();
                 DMatrix::from_column_slice(n1, n0, s.driver().y())
             }
-            Simulation::CoupledAveraged(s) => s.driver().system().split(s.driver().y()).1,
-            Simulation::Stochastic(s) => s.w.clone(),
-            Simulation::Held(s) => s.weights(),
+            Inner::CoupledAveraged(s) => s.driver().system().split(s.driver().y()).1,
+            Inner::Stochastic(s) => s.w.clone(),
+            Inner::Held(s) => s.weights(),
         }
     }
 
@@ -281,10 +310,10 @@ impl<'a> Simulation<'a> {
             r.why = Some(spec.solver_reason.clone());
             r
         };
-        match self {
-            Simulation::Averaged(s) => ode(s.stats()),
-            Simulation::CoupledAveraged(s) => ode(s.stats()),
-            Simulation::Stochastic(s) => {
+        match &self.inner {
+            Inner::Averaged(s) => ode(s.stats()),
+            Inner::CoupledAveraged(s) => ode(s.stats()),
+            Inner::Stochastic(s) => {
                 let Mode::Stochastic { batch, .. } = spec.mode else {
                     unreachable!("a stochastic stepper runs a stochastic spec")
                 };
@@ -299,7 +328,7 @@ impl<'a> Simulation<'a> {
                     ..Default::default()
                 }
             }
-            Simulation::Held(s) => s.report(ode(s.stats())),
+            Inner::Held(s) => s.report(ode(s.stats())),
         }
     }
 }
@@ -308,34 +337,34 @@ impl Stepper for Simulation<'_> {
     type State = LearningState;
 
     fn names(&self) -> Vec<String> {
-        each!(self, s => s.names())
+        each!(&self.inner, s => s.names())
     }
     fn metrics(&mut self, row: &mut Vec<f64>) {
-        each!(self, s => s.metrics(row))
+        each!(&mut self.inner, s => s.metrics(row))
     }
     fn time(&self) -> f64 {
-        each!(self, s => s.time())
+        each!(&self.inner, s => s.time())
     }
     fn is_done(&self) -> bool {
-        each!(self, s => s.is_done())
+        each!(&self.inner, s => s.is_done())
     }
     fn advance(&mut self, control: &Control) -> Result<()> {
-        each!(self, s => s.advance(control))
+        each!(&mut self.inner, s => s.advance(control))
     }
     fn state(&self) -> LearningState {
-        match self {
-            Simulation::Averaged(s) => LearningState::Averaged(s.state()),
-            Simulation::CoupledAveraged(s) => LearningState::Averaged(s.state()),
-            Simulation::Stochastic(s) => s.state(),
-            Simulation::Held(s) => s.state(),
+        match &self.inner {
+            Inner::Averaged(s) => LearningState::Averaged(s.state()),
+            Inner::CoupledAveraged(s) => LearningState::Averaged(s.state()),
+            Inner::Stochastic(s) => s.state(),
+            Inner::Held(s) => s.state(),
         }
     }
     fn restore(&mut self, state: LearningState) -> Result<()> {
-        match (self, state) {
-            (Simulation::Averaged(s), LearningState::Averaged(p)) => s.restore(p),
-            (Simulation::CoupledAveraged(s), LearningState::Averaged(p)) => s.restore(p),
-            (Simulation::Stochastic(s), st) => s.restore(st),
-            (Simulation::Held(s), st) => s.restore(st),
+        match (&mut self.inner, state) {
+            (Inner::Averaged(s), LearningState::Averaged(p)) => s.restore(p),
+            (Inner::CoupledAveraged(s), LearningState::Averaged(p)) => s.restore(p),
+            (Inner::Stochastic(s), st) => s.restore(st),
+            (Inner::Held(s), st) => s.restore(st),
             _ => Err(resume_mismatch()),
         }
     }

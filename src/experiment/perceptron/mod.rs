@@ -2,6 +2,7 @@
 //! recording the Lyapunov energy E and the slides' printed J_net (Theorem 1,
 //! docs/theory.md §1).
 
+mod plots;
 mod spec;
 pub use spec::*;
 
@@ -9,7 +10,6 @@ use super::{EnergyVerdict, Kind, PlotBuffer, Run, RunOptions, drive};
 use crate::error::Result;
 use crate::executor::{Observer, OdeStepper, Probe};
 use crate::io::config::Config;
-use crate::io::plot::{Figure, Series};
 use crate::io::summary::SolverReport;
 use crate::model::neurons::NeuronDynamics;
 use crate::solver::{OdeSystem, StopReason, norm};
@@ -134,40 +134,8 @@ impl Kind for Perceptron {
             };
             run.set("final", &last);
         }
-        plots(run, &plot)?;
-        result
+        // A failed plot must not hide the run's own outcome.
+        let plotted = plots::plots(run, &plot, spec);
+        result.and(plotted)
     }
-}
-
-/// energy.png (E and E_printed vs t) and activities.png (every z vs t).
-fn plots(run: &Run, plot: &PlotBuffer) -> Result<()> {
-    if plot.rows().is_empty() {
-        return Ok(());
-    }
-    Figure {
-        title: "Energy along the neuron dynamics".into(),
-        x_label: "t".into(),
-        y_label: "energy".into(),
-        series: vec![
-            Series::new("E (Lyapunov energy)", plot.series("E")),
-            Series::new("J_net as printed on the slides", plot.series("E_printed")),
-        ],
-        ..Default::default()
-    }
-    .save(&run.dir().file("energy"))?;
-    let units: Vec<&String> = plot.names().iter().filter(|n| n.starts_with('z')).collect();
-    if !units.is_empty() {
-        Figure {
-            title: "Activities z_kj(t)".into(),
-            x_label: "t".into(),
-            y_label: "z".into(),
-            series: units
-                .iter()
-                .map(|n| Series::new(n.to_string(), plot.series(n)))
-                .collect(),
-            ..Default::default()
-        }
-        .save(&run.dir().file("activities"))?;
-    }
-    Ok(())
 }

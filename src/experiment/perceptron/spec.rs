@@ -16,8 +16,12 @@ use rand::Rng;
 /// A perceptron-phase experiment ready to run.
 #[derive(Debug)]
 pub struct PerceptronSpec {
+    /// The neuron ODE tau . dz/dt = -z + s(T z + I) of the net with its input x clamped
+    /// (docs/theory.md §1.3).
     pub dynamics: NeuronDynamics,
+    /// Initial activities of the free units, stacked layer by layer (layer 1 first).
     pub z0: Vec<f64>,
+    /// Solver settings (default output_dt = t_end / 200).
     pub solver: SolverOptions,
 }
 
@@ -28,6 +32,7 @@ pub enum InitialState {
     /// seed's initial-state stream.
     #[default]
     Random,
+    /// z = 0 for every free unit (refused for logistic layers: 0 is the edge of (0, 1)).
     Zero,
     /// One feed-forward pass z_k = s(W_k z_{k-1}).
     Feedforward,

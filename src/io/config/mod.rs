@@ -1,7 +1,7 @@
 //! Experiment configs: TOML files deserialized into typed structs ([`schema`]): the
 //! experiment is an [`Experiment`] with one variant per `kind`, each holding exactly
 //! the sections its kind reads, with unknown keys rejected. Value checks run after
-//! parsing, one `validate()` per section ([`validate`]). Every error names the file
+//! parsing, one `validate()` per section (the crate-internal `validate` module). Every error names the file
 //! and the field. Paths inside a config are relative to the config file.
 
 use crate::error::{Error, Result};
@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 mod overrides;
 pub mod schema;
-pub mod validate;
+pub(crate) mod validate;
 
 pub use overrides::{Override, Overrides};
 
@@ -130,6 +130,19 @@ impl Config {
                 .iter()
                 .fold(h, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100000001b3))
         }
+        let text = serde_json::to_string(&self.table).unwrap_or_default();
+        let mut h = fnv(0xcbf29ce484222325, text.as_bytes());
+        for path in self.named_files() {
+            if let Ok(bytes) = std::fs::read(path) {
+                h = fnv(h, &bytes);
+            }
+        }
+        format!("{h:016x}")
+    }
+
+    /// Every string value of the config resolved as a path relative to the config
+    /// (the files it may read; strings that name no file are harmless here).
+    pub fn named_files(&self) -> Vec<PathBuf> {
         fn strings<'a>(v: &'a toml::Value, out: &mut Vec<&'a str>) {
             match v {
                 toml::Value::String(s) => out.push(s),
@@ -138,16 +151,9 @@ impl Config {
                 _ => {}
             }
         }
-        let text = serde_json::to_string(&self.table).unwrap_or_default();
-        let mut h = fnv(0xcbf29ce484222325, text.as_bytes());
         let mut names = Vec::new();
         self.table.values().for_each(|v| strings(v, &mut names));
-        for name in names {
-            if let Ok(bytes) = std::fs::read(self.path(name)) {
-                h = fnv(h, &bytes);
-            }
-        }
-        format!("{h:016x}")
+        names.into_iter().map(|n| self.path(n)).collect()
     }
 
     /// The run name (`name`).

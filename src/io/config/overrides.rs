@@ -173,8 +173,9 @@ impl Overrides {
     /// base config's own error (`base`), with the file's line; else the error with
     /// every override named (it comes from their combination).
     fn explain(&self, e: Error, base: impl FnOnce() -> Option<Error>) -> Error {
-        let owned = matches!(&e, Error::Config { field, .. } if self.owner(field).is_some());
-        if owned {
+        if let Error::Config { field, .. } = &e
+            && self.owner(field).is_some()
+        {
             return self.attribute(e);
         }
         if let Some(b) = base() {
@@ -244,10 +245,10 @@ impl Config {
 
 /// A `--set` value: TOML, or a bare word (letters, digits, `_-.+`) as a string.
 fn parse_value(raw: &str) -> Option<Value> {
-    if let Ok(mut t) = toml::from_str::<Table>(&format!("v = {raw}")) {
-        if t.len() == 1 {
-            return t.remove("v");
-        }
+    if let Ok(mut t) = toml::from_str::<Table>(&format!("v = {raw}"))
+        && t.len() == 1
+    {
+        return t.remove("v");
     }
     let bare = !raw.is_empty()
         && raw

@@ -11,8 +11,11 @@ use serde::Deserialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum KindName {
+    /// Neuron dynamics of a fixed net (Theorem 1).
     Perceptron,
+    /// Weight dynamics of a one-layer net.
     Learning,
+    /// Critical sets of the one-layer landscape (Theorem 2).
     Landscape,
 }
 
@@ -30,8 +33,11 @@ impl KindName {
 /// A parsed config: one variant per `kind`.
 #[derive(Debug, Clone)]
 pub enum Experiment {
+    /// `kind = "perceptron"`.
     Perceptron(PerceptronConfig),
+    /// `kind = "learning"`.
     Learning(LearningConfig),
+    /// `kind = "landscape"`.
     Landscape(LandscapeConfig),
 }
 
@@ -79,15 +85,20 @@ impl Experiment {
 pub struct PerceptronConfig {
     /// Run name (output goes to `runs/<name>/` by default).
     pub name: String,
+    /// `"perceptron"`.
     pub kind: KindName,
     /// Master seed; every random stream of the run derives from it.
     #[serde(default)]
     pub seed: u64,
     /// Free text shown in the summary.
     pub description: Option<String>,
+    /// `[network]`: the fixed net.
     pub network: NetworkSection,
+    /// `[input]`: the clamped input x.
     pub input: Option<InputSection>,
+    /// `[initial]`: the initial activities (default random).
     pub initial: Option<InitialSection>,
+    /// `[solver]`.
     pub solver: Option<SolverSection>,
 }
 
@@ -97,15 +108,24 @@ pub struct PerceptronConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LearningConfig<L = LearningSection> {
+    /// Run name (output goes to `runs/<name>/` by default).
     pub name: String,
+    /// `"learning"`.
     pub kind: KindName,
+    /// Master seed; every random stream of the run derives from it.
     #[serde(default)]
     pub seed: u64,
+    /// Free text echoed in the summary.
     pub description: Option<String>,
+    /// `[network]`: sizes [n0, n1] and the units.
     pub network: LearningNetwork,
+    /// `[data]`: the input distribution.
     pub data: Option<DataSection>,
+    /// `[learning]`: rule, mode (with its keys), tau_w, t_end.
     pub learning: Option<L>,
+    /// `[init]`: W0.
     pub init: Option<InitSection>,
+    /// `[solver]`.
     pub solver: Option<SolverSection>,
 }
 
@@ -130,15 +150,21 @@ impl<L> LearningConfig<L> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LandscapeConfig {
+    /// Run name (output goes to `runs/<name>/` by default).
     pub name: String,
+    /// `"landscape"`.
     pub kind: KindName,
+    /// Master seed (the random rotation of `eigenvalues`).
     #[serde(default)]
     pub seed: u64,
+    /// Free text echoed in the summary.
     pub description: Option<String>,
     /// Only `layers` is read; the other keys parse as for perceptron runs and are
     /// ignored (landscape configs with them were valid before the typed schema).
     pub network: NetworkSection,
+    /// `[data]`: Sigma.
     pub data: Option<LandscapeData>,
+    /// `[landscape]`: the Hessian's zero tolerance.
     pub landscape: Option<LandscapeSection>,
     /// Accepted and ignored: the landscape is enumerated, not integrated (configs
     /// with a `[solver]` were valid before the typed schema and one ships with one).
@@ -148,7 +174,9 @@ pub struct LandscapeConfig {
 /// A value given once for all layers or as one value per layer.
 #[derive(Debug, Clone)]
 pub enum OneOrMany<T> {
+    /// The same value for every layer.
     One(T),
+    /// One value per layer 1..K.
     Many(Vec<T>),
 }
 
@@ -236,7 +264,9 @@ impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for OneOrManyVisitor<T> {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(untagged)]
 pub enum VectorSource {
+    /// Values in the config.
     Inline(Vec<f64>),
+    /// A CSV file (one row or one column), relative to the config.
     File(String),
 }
 
@@ -244,9 +274,13 @@ pub enum VectorSource {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ActivationName {
+    /// s(v) = v.
     Linear,
+    /// s(v) = 1 / (1 + e^-v).
     Logistic,
+    /// s(v) = tanh(beta v).
     Tanh,
+    /// z_j = a_j y_j (gains in `network.gains`).
     Amplified,
 }
 
@@ -307,6 +341,7 @@ pub struct LearningNetwork {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct WeightInit {
+    /// Standard deviation times sqrt(n_{k-1}) of the entries of W_k (> 0).
     pub scale: f64,
 }
 
@@ -335,13 +370,17 @@ pub struct InitialSection {
 pub struct SolverSection {
     /// Default dopri5; coupled learning picks one by stiffness when not given.
     pub method: Option<Method>,
+    /// Relative tolerance of the adaptive methods (default 1e-6).
     pub rtol: Option<f64>,
+    /// Absolute tolerance of the adaptive methods (default 1e-9).
     pub atol: Option<f64>,
     /// End time (learning runs take it from `[learning]`).
     pub t_end: Option<f64>,
+    /// Interval between output rows (default t_end / 200, learning t_end / 500).
     pub output_dt: Option<f64>,
     /// RK4 step.
     pub step: Option<f64>,
+    /// Step limit per output interval (default 1e6).
     pub max_steps: Option<u32>,
     /// Stop once ||dz/dt|| falls below this.
     pub steady_tol: Option<f64>,
@@ -373,10 +412,15 @@ pub struct DataSection {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LandscapeData {
+    /// Covariance eigenvalues (> 0), one per input, in a seeded random basis.
     pub eigenvalues: Option<Vec<f64>>,
+    /// Rotate the eigenbasis by a seeded random orthogonal matrix (default true).
     pub rotation: Option<bool>,
+    /// Shape of the independent sources (default gaussian).
     pub distribution: Option<Distribution>,
+    /// A symmetric positive semi-definite n0 x n0 covariance file.
     pub covariance: Option<String>,
+    /// A data file, one sample per row; Sigma = X^T X / N.
     pub samples: Option<String>,
 }
 

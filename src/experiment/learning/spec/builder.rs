@@ -17,13 +17,22 @@ pub enum InitialWeights {
     /// W0 itself (n1 rows, n0 columns).
     Given(DMatrix<f64>),
     /// n1 x n0 entries i.i.d. N(0, scale^2 / n0) from the seed's weight stream.
-    Random { n1: usize, scale: f64 },
+    Random {
+        /// Rows of W0 (units).
+        n1: usize,
+        /// scale > 0: the entries are N(0, scale^2 / n0).
+        scale: f64,
+    },
     /// The critical point keeping eigenvectors `keep` (1-based, by decreasing
     /// eigenvalue of the second moment the rule sees) plus a random perturbation of
     /// Frobenius norm `eps` from the seed's weight stream.
     Saddle {
+        /// Rows of W0 (units).
         n1: usize,
+        /// At most n1 distinct eigenvector indices in 1..=n0; row r is phi_{keep_r}^T in
+        /// ascending index order, the remaining rows zero.
         keep: Vec<usize>,
+        /// Frobenius norm (>= 0) of the perturbation.
         eps: f64,
     },
 }

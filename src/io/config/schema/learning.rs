@@ -9,8 +9,11 @@ use serde::Deserialize;
 #[serde(rename_all = "kebab-case")]
 pub enum RuleName {
     #[default]
+    /// LMSER (with optional amplification and placement).
     Lmser,
+    /// Oja's subspace rule.
     Oja,
+    /// Oja's weighted rule W C - Theta W C W^T W.
     OjaWeighted,
 }
 
@@ -19,9 +22,13 @@ pub enum RuleName {
 #[serde(rename_all = "kebab-case")]
 pub enum ModeName {
     #[default]
+    /// The ODE in W averaged over Sigma.
     Averaged,
+    /// Steps on fresh (mini)batches.
     Stochastic,
+    /// Neurons and weights in one ODE.
     Coupled,
+    /// Settle the neurons, then one weight step per sample.
     TwoPhase,
 }
 
@@ -83,6 +90,7 @@ pub enum Settle {
 /// `[learning]`: the keys every mode reads, and the chosen mode with its own keys.
 #[derive(Debug, Clone)]
 pub struct LearningSection {
+    /// `lmser` (default), `oja` or `oja-weighted`.
     pub rule: RuleName,
     /// Time constant of the weights (default 1).
     pub tau_w: Option<f64>,
@@ -94,13 +102,16 @@ pub struct LearningSection {
     pub placement: Option<Placement>,
     /// Oja's weighted rule: Theta = A^-1 (default) or A.
     pub theta: Option<Theta>,
+    /// The mode and the keys it uses.
     pub mode: ModeKeys,
 }
 
 /// `learning.mode` with the keys of that mode (defaults resolved by validation).
 #[derive(Debug, Clone, PartialEq)]
 pub enum ModeKeys {
+    /// tau_w dW/dt = F(W; Sigma).
     Averaged,
+    /// W += eta/tau_w F(W; x x^T) per (mini)batch, t advancing by eta.
     Stochastic {
         /// Step size (default 0.01).
         eta: Option<f64>,
@@ -109,16 +120,22 @@ pub enum ModeKeys {
         /// Minibatch size (default 1).
         batch: Option<usize>,
     },
+    /// tau dz/dt and tau_w dW/dt together, samples held for `presentation`.
     Coupled {
         /// Neuron time constant (default tau_w / 100).
         tau: Option<f64>,
         /// How long each sample is held (default 10 tau).
         presentation: Option<f64>,
+        /// `samples` (held, default) or `averaged` (the ODE in Z = E[z x^T]).
         input: Option<CoupledInput>,
     },
+    /// Settle z for each sample, then W += (presentation / tau_w) G(W, x, z*).
     TwoPhase {
+        /// Neuron time constant (default tau_w / 100).
         tau: Option<f64>,
+        /// How long each sample is held (default 10 tau).
         presentation: Option<f64>,
+        /// `ode` (the neuron ODE to steady state, default) or `closed-form` (z* = A W x).
         settle: Option<Settle>,
     },
 }
