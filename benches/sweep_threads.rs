@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 /// 2 initial scales x 10 seeds of tanh learning averaged over 500 samples
-/// (about 0.4 s of CPU per run).
+/// (about 0.26 s of CPU per run).
 const CONFIG: &str = r#"name = "bench-sweep"
 kind = "learning"
 seed = 2
