@@ -24,6 +24,7 @@ pub mod error;
 pub mod executor;
 pub mod experiment;
 pub mod io;
+mod linalg;
 pub mod model;
 pub mod solver;
 
