@@ -26,6 +26,7 @@ pub mod experiment;
 pub mod io;
 mod linalg;
 pub mod model;
+mod simd;
 pub mod solver;
 
 pub use error::{Error, Result};

@@ -117,3 +117,27 @@ pub(crate) fn svd_of_transpose(w: &DMatrix<f64>) -> (DMatrix<f64>, DVector<f64>)
         }
     }
 }
+
+/// out = a b^T for a product known to be symmetric (a b^T = b a^T, e.g. W W^T or
+/// W C W^T with C symmetric): only the lower triangle is computed (half the work of
+/// [`gemm`]) and mirrored, so `out` is exactly symmetric.
+pub(crate) fn symmetric_product(out: &mut DMatrix<f64>, a: &DMatrix<f64>, b: &DMatrix<f64>) {
+    use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri};
+    tri(
+        view_mut(out),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        view(a, Op::N),
+        BlockStructure::Rectangular,
+        view(b, Op::T),
+        BlockStructure::Rectangular,
+        1.0,
+        Par::Seq,
+    );
+    let n = out.nrows();
+    for j in 0..n {
+        for i in 0..j {
+            out[(i, j)] = out[(j, i)];
+        }
+    }
+}

@@ -78,8 +78,16 @@ impl OdeSystem for AveragedLearning {
             Source::Diagonal(d) => Moment::Diagonal(d),
         };
         flow(&self.rule, w, &c, ws, out);
-        for (d, f) in dy.iter_mut().zip(out.iter()) {
-            *d = f / self.tau_w;
+        // Over slices, so the division vectorises (a scalar loop over nalgebra's
+        // iterator cost ~20% of a 784 x 32 solve); f / 1 = f exactly, so tau_w = 1
+        // is a copy.
+        let tau_w = self.tau_w;
+        if tau_w == 1.0 {
+            dy.copy_from_slice(out.as_slice());
+        } else {
+            for (d, f) in dy.iter_mut().zip(out.as_slice()) {
+                *d = f / tau_w;
+            }
         }
     }
 

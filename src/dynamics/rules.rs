@@ -36,7 +36,8 @@
 //! assert!((j - 0.5).abs() < 1e-15);
 //! ```
 
-use crate::linalg::{Op, gemm, product};
+use crate::linalg::{Op, gemm, product, symmetric_product};
+use crate::simd;
 use nalgebra::{DMatrix, DVector};
 
 /// Where the amplification A enters the LMSER rule (docs/theory.md §5.1).
@@ -153,10 +154,8 @@ impl Moment<'_> {
                 gemm(out, 1.0 / x.nrows() as f64, scratch, Op::N, x, Op::N, 0.0);
             }
             Moment::Diagonal(d) => {
-                for (j, (mut col, src)) in out.column_iter_mut().zip(m.column_iter()).enumerate() {
-                    col.copy_from(&src);
-                    col *= d[j];
-                }
+                let rows = m.nrows();
+                simd::scale_columns_into(out.as_mut_slice(), m.as_slice(), d.as_slice(), rows);
             }
         }
     }
@@ -240,7 +239,17 @@ fn tanh_samples(
 /// costs one n1 n0^2 product and four of order n1^2 n0 (with `Moment::Diagonal`
 /// only the latter).
 pub fn flow(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace, out: &mut DMatrix<f64>) {
-    flow_and_error(rule, w, c, ws, out);
+    if let Rule::LmserTanh { beta } = rule {
+        match c {
+            Moment::Samples(x) => {
+                tanh_samples(*beta, w, x, Some(out));
+            }
+            Moment::Matrix(_) | Moment::Diagonal(_) => out.fill(f64::NAN),
+        }
+        return;
+    }
+    products(w, c, ws);
+    combine(rule, w, ws, out);
 }
 
 /// [`flow`] into `out` and [`reconstruction_error`] as the value, sharing the one
@@ -266,11 +275,11 @@ pub fn flow_and_error(
     error_from_products(rule, c, ws)
 }
 
-/// W C, W C W^T and W W^T into the workspace.
+/// W C, W C W^T and W W^T into the workspace (the last two symmetric: C is).
 fn products(w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace) {
     c.right_mul(w, &mut ws.wc, &mut ws.sam);
-    gemm(&mut ws.s1, 1.0, &ws.wc, Op::N, w, Op::T, 0.0);
-    gemm(&mut ws.k, 1.0, w, Op::N, w, Op::T, 0.0);
+    symmetric_product(&mut ws.s1, &ws.wc, w);
+    symmetric_product(&mut ws.k, w, w);
 }
 
 /// F(W; C) of a rule with a closed form over C, from the products in `ws`.
@@ -287,7 +296,7 @@ fn combine(rule: &Rule, w: &DMatrix<f64>, ws: &mut Workspace, out: &mut DMatrix<
             if let Rule::OjaWeighted { theta } = rule {
                 scale_rows(out, theta);
             }
-            *out += wc;
+            simd::add(out.as_mut_slice(), wc.as_slice());
         }
         Rule::Lmser { gains, placement } => {
             // A W and A (W C); W and W C themselves without gains.
@@ -306,7 +315,7 @@ fn combine(rule: &Rule, w: &DMatrix<f64>, ws: &mut Workspace, out: &mut DMatrix<
                     // A [2 W C - (W C W^T) A W - (W W^T) A (W C)]
                     gemm(out, -1.0, s1, Op::N, aw, Op::N, 0.0);
                     gemm(out, -1.0, k, Op::N, awc, Op::N, 1.0);
-                    out.zip_apply(wc, |o, v| *o += 2.0 * v);
+                    simd::add_scaled(out.as_mut_slice(), 2.0, wc.as_slice());
                     if let Some(a) = gains {
                         scale_rows(out, a);
                     }
@@ -314,18 +323,18 @@ fn combine(rule: &Rule, w: &DMatrix<f64>, ws: &mut Workspace, out: &mut DMatrix<
                 Placement::Output | Placement::Feedback => {
                     // [A] (W C - W C W^T W) + A (W C) - (W W^T)(W C)
                     gemm(out, -1.0, s1, Op::N, w, Op::N, 0.0);
-                    *out += wc;
+                    simd::add(out.as_mut_slice(), wc.as_slice());
                     if let (Placement::Output, Some(a)) = (placement, gains) {
                         scale_rows(out, a);
                     }
-                    *out += awc;
+                    simd::add(out.as_mut_slice(), awc.as_slice());
                     gemm(out, -1.0, k, Op::N, wc, Op::N, 1.0);
                 }
                 Placement::Hebbian => {
                     // 2 A (W C) - W C W^T W - (W W^T)(W C)
                     gemm(out, -1.0, s1, Op::N, w, Op::N, 0.0);
                     gemm(out, -1.0, k, Op::N, wc, Op::N, 1.0);
-                    out.zip_apply(awc, |o, v| *o += 2.0 * v);
+                    simd::add_scaled(out.as_mut_slice(), 2.0, awc.as_slice());
                 }
             }
         }
