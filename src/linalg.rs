@@ -122,22 +122,99 @@ pub(crate) fn svd_of_transpose(w: &DMatrix<f64>) -> (DMatrix<f64>, DVector<f64>)
 /// W C W^T with C symmetric): only the lower triangle is computed (half the work of
 /// [`gemm`]) and mirrored, so `out` is exactly symmetric.
 pub(crate) fn symmetric_product(out: &mut DMatrix<f64>, a: &DMatrix<f64>, b: &DMatrix<f64>) {
+    let (n, m) = out.shape();
+    let o = BlockMut {
+        data: out.as_mut_slice(),
+        rows: n,
+        cols: m,
+        stride: n,
+    };
+    symmetric_block(o, Block::of(a), Block::of(b));
+}
+
+/// [`symmetric_product`] on blocks of slices.
+pub(crate) fn symmetric_block(out: BlockMut, a: Block, b: Block) {
     use faer::linalg::matmul::triangular::{BlockStructure, matmul as tri};
+    let (n, stride) = (out.rows, out.stride);
+    let o = MatMut::from_column_major_slice_with_stride_mut(out.data, n, out.cols, stride);
     tri(
-        view_mut(out),
+        o,
         BlockStructure::TriangularLower,
         Accum::Replace,
-        view(a, Op::N),
+        a.view(Op::N),
         BlockStructure::Rectangular,
-        view(b, Op::T),
+        b.view(Op::T),
         BlockStructure::Rectangular,
         1.0,
         Par::Seq,
     );
-    let n = out.nrows();
     for j in 0..n {
         for i in 0..j {
-            out[(i, j)] = out[(j, i)];
+            out.data[i + j * stride] = out.data[j + i * stride];
         }
     }
+}
+
+/// A column-major block of a slice: `rows` x `cols`, columns `stride` apart.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Block<'a> {
+    pub data: &'a [f64],
+    pub rows: usize,
+    pub cols: usize,
+    pub stride: usize,
+}
+
+impl<'a> Block<'a> {
+    /// The whole of `m`.
+    pub(crate) fn of(m: &'a DMatrix<f64>) -> Self {
+        Block {
+            data: m.as_slice(),
+            rows: m.nrows(),
+            cols: m.ncols(),
+            stride: m.nrows(),
+        }
+    }
+
+    fn view(self, op: Op) -> MatRef<'a, f64> {
+        let v = MatRef::from_column_major_slice_with_stride(
+            self.data,
+            self.rows,
+            self.cols,
+            self.stride,
+        );
+        match op {
+            Op::N => v,
+            Op::T => v.transpose(),
+        }
+    }
+}
+
+/// A mutable column-major block of a slice (see [`Block`]).
+#[derive(Debug)]
+pub(crate) struct BlockMut<'a> {
+    pub data: &'a mut [f64],
+    pub rows: usize,
+    pub cols: usize,
+    pub stride: usize,
+}
+
+/// [`gemm`] on blocks of slices.
+pub(crate) fn gemm_blocks(
+    out: BlockMut,
+    alpha: f64,
+    a: Block,
+    ta: Op,
+    b: Block,
+    tb: Op,
+    beta: f64,
+) {
+    debug_assert!(beta == 0.0 || beta == 1.0, "beta is 0 or 1");
+    let accum = if beta == 0.0 {
+        Accum::Replace
+    } else {
+        Accum::Add
+    };
+    let o =
+        MatMut::from_column_major_slice_with_stride_mut(out.data, out.rows, out.cols, out.stride);
+    matmul(o, accum, a.view(ta), b.view(tb), alpha, Par::Seq);
 }

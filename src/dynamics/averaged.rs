@@ -2,6 +2,7 @@
 //! §2), as an [`OdeSystem`] over vec(W).
 
 use crate::dynamics::rules::{Moment, Rule, Workspace, flow};
+use crate::dynamics::stacked::Stacked;
 use crate::solver::OdeSystem;
 use nalgebra::{DMatrix, DVector};
 use std::cell::RefCell;
@@ -16,6 +17,8 @@ pub struct AveragedLearning {
     n0: usize,
     tau_w: f64,
     work: RefCell<(Workspace, DMatrix<f64>, DMatrix<f64>)>,
+    /// Plain LMSER (no gains): the two-product form on the state itself.
+    stacked: Option<RefCell<Stacked>>,
 }
 
 /// The second moment the ODE owns.
@@ -49,7 +52,9 @@ impl AveragedLearning {
     }
 
     fn build(rule: Rule, moment: Source, n0: usize, tau_w: f64, n1: usize) -> Self {
+        let plain = matches!(rule, Rule::Lmser { gains: None, .. });
         AveragedLearning {
+            stacked: plain.then(|| RefCell::new(Stacked::new(n1, n0))),
             rule,
             moment,
             n0,
@@ -69,14 +74,18 @@ impl OdeSystem for AveragedLearning {
     }
 
     fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
-        let mut guard = self.work.borrow_mut();
-        let (ws, w, out) = &mut *guard;
-        w.as_mut_slice().copy_from_slice(y);
         let c = match &self.moment {
             Source::Matrix(m) => Moment::Matrix(m),
             Source::Samples(x) => Moment::Samples(x),
             Source::Diagonal(d) => Moment::Diagonal(d),
         };
+        if let Some(st) = &self.stacked {
+            st.borrow_mut().flow(y, &c, self.tau_w, dy);
+            return;
+        }
+        let mut guard = self.work.borrow_mut();
+        let (ws, w, out) = &mut *guard;
+        w.as_mut_slice().copy_from_slice(y);
         flow(&self.rule, w, &c, ws, out);
         // Over slices, so the division vectorises (a scalar loop over nalgebra's
         // iterator cost ~20% of a 784 x 32 solve); f / 1 = f exactly, so tau_w = 1
