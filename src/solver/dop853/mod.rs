@@ -6,8 +6,10 @@
 //! memory traffic and the vector width: ode_solvers forms one temporary vector per
 //! term of every stage sum (about 70 allocations and 5 passes over memory per term
 //! per step), here each stage is one fused pass over preallocated work vectors,
-//! compiled for AVX-512 or AVX2 when the CPU has them ([`crate::simd`]). On the
-//! 784 x 32 averaged LMSER run the solver's own share fell from ~60 ms to ~12 ms.
+//! compiled for AVX-512 or AVX2 when the CPU has them ([`crate::simd`]). At 25,088
+//! unknowns (the 784 x 32 averaged LMSER benchmark) ode_solvers' own time was about
+//! 110 ms of a 0.35 s run; the port does 49 steps of a trivial right-hand side in
+//! 11 ms.
 //!
 //! Terms with a zero coefficient are skipped; ode_solvers adds them as k * 0, which
 //! changes nothing for finite values (x + 0 = x; only the sign of an exact zero sum
