@@ -27,7 +27,9 @@ pub mod error;
 pub mod executor;
 pub mod experiment;
 pub mod io;
+mod linalg;
 pub mod model;
+mod simd;
 pub mod solver;
 pub mod sweep;
 

@@ -14,7 +14,9 @@ use lmser::dynamics::coupled::{
     CoupledAveraged, CoupledParams, CoupledSamples, pack_state, sample_rule, unpack_state,
 };
 use lmser::dynamics::rules::{Moment, Placement, Rule, Workspace, flow};
-use lmser::experiment::learning::{Presentations, Settling, run_samples, two_phase};
+use lmser::experiment::learning::{
+    AveragedLearning, Presentations, Settling, run_samples, two_phase,
+};
 use lmser::solver::{Method, OdeSystem, SolverOptions};
 use nalgebra::{DMatrix, DVector};
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -139,8 +141,9 @@ fn averaged_form_is_the_mean_of_the_sample_form() {
 /// The right-hand sides do not allocate (counted by a per-thread counting allocator
 /// over 10 calls after a warm-up). CoupledSamples uses only gemv/ger: checked at
 /// 8 x 32 too. CoupledAveraged uses gemm, which nalgebra hands to matrixmultiply
-/// (and its packing buffers) once every dimension exceeds 5, as in
-/// `learning::flow`; checked at the test size 2 x 4.
+/// (and its packing buffers) once every dimension exceeds 5; checked at the test
+/// size 2 x 4. The averaged learning ODE (`rules::flow`) computes its products with
+/// faer, which does not allocate: checked at 32 x 784.
 #[test]
 fn right_hand_sides_do_not_allocate() {
     let count = |sys: &dyn OdeSystem, y: &[f64]| {
@@ -171,6 +174,23 @@ fn right_hand_sides_do_not_allocate() {
     );
     let y = a.settled_state(&random_matrix(N1, N0, 0.3, 13));
     assert_eq!(count(&a, &y), 0, "CoupledAveraged allocates");
+    // The averaged learning ODE, whose products faer computes, at the benchmark's
+    // 32 x 784, in Sigma's eigenbasis and in the input basis.
+    let (n1, n0) = (32, 784);
+    let lam = DVector::from_fn(n0, |i, _| 1.0 / (1.0 + i as f64));
+    let w = random_matrix(n1, n0, 0.1, 14);
+    let eig = AveragedLearning::in_eigenbasis(Rule::lmser(), lam.clone(), 1.0, n1);
+    assert_eq!(
+        count(&eig, w.as_slice()),
+        0,
+        "AveragedLearning (eigenbasis) allocates"
+    );
+    let direct = AveragedLearning::new(Rule::lmser(), DMatrix::from_diagonal(&lam), 1.0, n1);
+    assert_eq!(
+        count(&direct, w.as_slice()),
+        0,
+        "AveragedLearning allocates"
+    );
 }
 
 // ---------------------------------------------------------------------------------

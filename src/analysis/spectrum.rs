@@ -13,24 +13,30 @@ pub struct Spectrum {
 }
 
 impl Spectrum {
-    /// Decomposes a symmetric matrix.
+    /// Decomposes a symmetric matrix (its lower triangle is read).
     pub fn of(sigma: &DMatrix<f64>) -> Spectrum {
-        let e = sigma.clone().symmetric_eigen();
-        let mut order: Vec<usize> = (0..e.eigenvalues.len()).collect();
-        order.sort_by(|&a, &b| e.eigenvalues[b].total_cmp(&e.eigenvalues[a]));
-        let values = DVector::from_iterator(order.len(), order.iter().map(|&i| e.eigenvalues[i]));
-        let cols: Vec<_> = order
-            .iter()
-            .map(|&i| {
-                // Fix the sign: the largest-magnitude component is positive.
-                let v = e.eigenvectors.column(i).into_owned();
-                let imax = v.iamax();
-                if v[imax] < 0.0 { -v } else { v }
-            })
-            .collect();
+        let (values, vectors) = crate::linalg::symmetric_eigen(sigma);
+        Spectrum::from_decomposition(&values, vectors)
+    }
+
+    /// The spectrum of Phi diag(`values`) Phi^T for orthonormal columns Phi =
+    /// `vectors` (any order): sorted by decreasing eigenvalue (ties keep their
+    /// order), each eigenvector's largest-magnitude component made positive.
+    pub fn from_decomposition(values: &DVector<f64>, vectors: DMatrix<f64>) -> Spectrum {
+        let mut order: Vec<usize> = (0..values.len()).collect();
+        order.sort_by(|&a, &b| values[b].total_cmp(&values[a]));
+        let sorted = DVector::from_iterator(order.len(), order.iter().map(|&i| values[i]));
+        let n = vectors.nrows();
+        let mut out = DMatrix::zeros(n, order.len());
+        for (k, &i) in order.iter().enumerate() {
+            let v = vectors.column(i);
+            // Fix the sign: the largest-magnitude component is positive.
+            let sign = if v[v.iamax()] < 0.0 { -1.0 } else { 1.0 };
+            out.column_mut(k).copy_from(&(v * sign));
+        }
         Spectrum {
-            values,
-            vectors: DMatrix::from_columns(&cols),
+            values: sorted,
+            vectors: out,
         }
     }
 

@@ -4,9 +4,11 @@
 
 use crate::analysis::Spectrum;
 use crate::data;
+use crate::linalg::{self, Op};
 use nalgebra::{DMatrix, DVector};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
+use std::sync::OnceLock;
 
 /// Shape of the independent unit-variance sources s in x = Phi Lambda^1/2 s.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
@@ -45,16 +47,23 @@ enum Sampler {
     Rows(DMatrix<f64>),
 }
 
-/// An input distribution with its true second moment Sigma.
+/// An input distribution with its true second moment Sigma and Sigma's spectrum.
+/// Each is formed once, when first asked for, unless the constructor already has
+/// it: data from eigenvalues know their spectrum (Sigma = Phi diag(lambda) Phi^T is
+/// only formed on demand), a covariance is decomposed once (its square root draws
+/// the samples), a data matrix forms X^T X / N on demand.
 #[derive(Debug, Clone)]
 pub struct Dataset {
-    sigma: DMatrix<f64>,
+    sigma: OnceLock<DMatrix<f64>>,
+    spectrum: OnceLock<Spectrum>,
     sampler: Sampler,
 }
 
 impl Dataset {
     /// Data with covariance Phi diag(eigenvalues) Phi^T; Phi a seeded Haar-random
-    /// rotation when `rotate`, the identity otherwise.
+    /// rotation when `rotate`, the identity otherwise. The spectrum is Phi and the
+    /// eigenvalues themselves (sorted, signs fixed as in [`Spectrum`]): no
+    /// eigendecomposition is computed.
     pub fn from_eigenvalues(
         eigenvalues: &[f64],
         rotate: bool,
@@ -68,20 +77,25 @@ impl Dataset {
             DMatrix::identity(n, n)
         };
         let lam = DVector::from_column_slice(eigenvalues);
-        let sigma = &phi * DMatrix::from_diagonal(&lam) * phi.transpose();
-        let root = &phi * DMatrix::from_diagonal(&lam.map(f64::sqrt));
+        let root = scale_columns(phi.clone(), &lam.map(f64::sqrt));
         Dataset {
-            sigma: symmetrize(sigma),
+            sigma: OnceLock::new(),
+            spectrum: OnceLock::from(Spectrum::from_decomposition(&lam, phi)),
             sampler: Sampler::Sources { root, dist },
         }
     }
 
-    /// Gaussian data with a given covariance (symmetric positive semi-definite).
+    /// Gaussian data with a given covariance (symmetric positive semi-definite):
+    /// one eigendecomposition, kept as the spectrum.
     pub fn from_covariance(sigma: DMatrix<f64>) -> Self {
         let spec = Spectrum::of(&sigma);
-        let root = &spec.vectors * DMatrix::from_diagonal(&spec.values.map(|v| v.max(0.0).sqrt()));
+        let root = scale_columns(
+            spec.vectors.clone(),
+            &spec.values.map(|v| v.max(0.0).sqrt()),
+        );
         Dataset {
-            sigma,
+            sigma: OnceLock::from(sigma),
+            spectrum: OnceLock::from(spec),
             sampler: Sampler::Sources {
                 root,
                 dist: Distribution::Gaussian,
@@ -91,21 +105,37 @@ impl Dataset {
 
     /// Samples given as rows; Sigma = X^T X / N.
     pub fn from_samples(x: DMatrix<f64>) -> Self {
-        let sigma = symmetrize(x.transpose() * &x / x.nrows() as f64);
         Dataset {
-            sigma,
+            sigma: OnceLock::new(),
+            spectrum: OnceLock::new(),
             sampler: Sampler::Rows(x),
         }
     }
 
     /// The true second moment Sigma = E[x x^T].
     pub fn sigma(&self) -> &DMatrix<f64> {
-        &self.sigma
+        self.sigma.get_or_init(|| match &self.sampler {
+            Sampler::Rows(x) => symmetrize(linalg::product(x, Op::T, x, Op::N) / x.nrows() as f64),
+            Sampler::Sources { .. } => {
+                // Phi diag(lambda) Phi^T from the spectrum every other source has.
+                let spec = self.spectrum.get().expect("set by the constructor");
+                let scaled = scale_columns(spec.vectors.clone(), &spec.values);
+                symmetrize(linalg::product(&scaled, Op::N, &spec.vectors, Op::T))
+            }
+        })
+    }
+
+    /// The eigendecomposition of Sigma (eigenvalues descending).
+    pub fn spectrum(&self) -> &Spectrum {
+        self.spectrum.get_or_init(|| Spectrum::of(self.sigma()))
     }
 
     /// Input dimension n0.
     pub fn dim(&self) -> usize {
-        self.sigma.nrows()
+        match &self.sampler {
+            Sampler::Sources { root, .. } => root.nrows(),
+            Sampler::Rows(x) => x.ncols(),
+        }
     }
 
     /// Fills the rows of `x` (b x n0) with samples.
@@ -143,14 +173,21 @@ fn symmetrize(m: DMatrix<f64>) -> DMatrix<f64> {
     (&m + m.transpose()) * 0.5
 }
 
+/// M with column j scaled by d_j.
+fn scale_columns(mut m: DMatrix<f64>, d: &DVector<f64>) -> DMatrix<f64> {
+    for (j, mut col) in m.column_iter_mut().enumerate() {
+        col *= d[j];
+    }
+    m
+}
+
 /// A Haar-distributed random orthogonal matrix (QR of a Gaussian matrix with the
 /// signs of R's diagonal moved into Q).
 pub fn random_orthogonal(n: usize, rng: &mut ChaCha8Rng) -> DMatrix<f64> {
     let g = DMatrix::from_fn(n, n, |_, _| data::normal(rng));
-    let qr = g.qr();
-    let (mut q, r) = (qr.q(), qr.r());
+    let (mut q, r_diag) = linalg::qr_square(&g);
     for j in 0..n {
-        if r[(j, j)] < 0.0 {
+        if r_diag[j] < 0.0 {
             let mut c = q.column_mut(j);
             c *= -1.0;
         }

@@ -6,3 +6,4 @@
 pub mod averaged;
 pub mod coupled;
 pub mod rules;
+mod stacked;

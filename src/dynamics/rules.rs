@@ -36,6 +36,8 @@
 //! assert!((j - 0.5).abs() < 1e-15);
 //! ```
 
+use crate::linalg::{Op, gemm, product, symmetric_product};
+use crate::simd;
 use nalgebra::{DMatrix, DVector};
 
 /// Where the amplification A enters the LMSER rule (docs/theory.md §5.1).
@@ -131,28 +133,37 @@ impl Rule {
     }
 }
 
-/// A second moment C = E[x x^T], given as a matrix or by samples.
+/// A second moment C = E[x x^T], given as a matrix or by samples, or, in an
+/// eigenbasis of Sigma, by its eigenvalues.
 #[derive(Debug, Clone)]
 pub enum Moment<'a> {
     /// C itself (n0 x n0), e.g. Sigma.
     Matrix(&'a DMatrix<f64>),
     /// C = X^T X / b for the b rows of X (b x n0).
     Samples(&'a DMatrix<f64>),
+    /// C = diag(lambda): Sigma = Phi diag(lambda) Phi^T in its eigenbasis. Every
+    /// rule is equivariant, F(W Phi; Phi^T Sigma Phi) = F(W; Sigma) Phi, so the flow
+    /// of V = W Phi over this moment is the flow of W over Sigma, rotated.
+    Diagonal(&'a DVector<f64>),
 }
 
 impl Moment<'_> {
-    /// out = M C.
+    /// out = M C: the one product per flow whose cost grows with n0^2 (n1 n0^2 for a
+    /// matrix, 2 n1 n0 b for samples, n1 n0 for a diagonal).
     fn right_mul(&self, m: &DMatrix<f64>, out: &mut DMatrix<f64>, scratch: &mut DMatrix<f64>) {
         match self {
-            Moment::Matrix(c) => out.gemm(1.0, m, c, 0.0),
+            Moment::Matrix(c) => gemm(out, 1.0, m, Op::N, c, Op::N, 0.0),
             Moment::Samples(x) => {
                 // scratch = M X^T (n1 x b), out = scratch X / b.
-                scratch.resize_mut(m.nrows(), x.nrows(), 0.0);
-                for (j, row) in x.row_iter().enumerate() {
-                    let mut col = scratch.column_mut(j);
-                    col.gemv(1.0, m, &row.transpose(), 0.0);
+                if scratch.shape() != (m.nrows(), x.nrows()) {
+                    *scratch = DMatrix::zeros(m.nrows(), x.nrows());
                 }
-                out.gemm(1.0 / x.nrows() as f64, scratch, x, 0.0);
+                gemm(scratch, 1.0, m, Op::N, x, Op::T, 0.0);
+                gemm(out, 1.0 / x.nrows() as f64, scratch, Op::N, x, Op::N, 0.0);
+            }
+            Moment::Diagonal(d) => {
+                let rows = m.nrows();
+                simd::scale_columns_into(out.as_mut_slice(), m.as_slice(), d.as_slice(), rows);
             }
         }
     }
@@ -162,6 +173,7 @@ impl Moment<'_> {
         match self {
             Moment::Matrix(c) => c.trace(),
             Moment::Samples(x) => x.norm_squared() / x.nrows() as f64,
+            Moment::Diagonal(d) => d.sum(),
         }
     }
 }
@@ -171,12 +183,10 @@ impl Moment<'_> {
 #[derive(Debug, Clone)]
 pub struct Workspace {
     wc: DMatrix<f64>,  // W C            n1 x n0
+    awc: DMatrix<f64>, // A W C          n1 x n0 (with gains)
     s1: DMatrix<f64>,  // W C W^T        n1 x n1
     k: DMatrix<f64>,   // W W^T          n1 x n1
-    wt: DMatrix<f64>,  // W^T            n0 x n1
-    m: DMatrix<f64>,   // n1 x n0 temporary
-    mc: DMatrix<f64>,  // (M) C          n1 x n0
-    aw: DMatrix<f64>,  // A W            n1 x n0
+    aw: DMatrix<f64>,  // A W            n1 x n0 (with gains)
     sam: DMatrix<f64>, // samples scratch n1 x b
 }
 
@@ -186,11 +196,9 @@ impl Workspace {
         let z = |r, c| DMatrix::zeros(r, c);
         Workspace {
             wc: z(n1, n0),
+            awc: z(n1, n0),
             s1: z(n1, n1),
             k: z(n1, n1),
-            wt: z(n0, n1),
-            m: z(n1, n0),
-            mc: z(n1, n0),
             aw: z(n1, n0),
             sam: z(n1, 1),
         }
@@ -232,86 +240,129 @@ fn tanh_samples(
 
 /// F(W; C) of `rule` (module docs) into `out` (n1 x n0). `Rule::LmserTanh` needs
 /// `Moment::Samples`; given a matrix it yields NaN, which the driver reports.
+///
+/// One product M C per call: W C is formed once and every other term is an n1 x n1
+/// matrix times W or W C, e.g. W W^T W C = (W W^T)(W C) and, for samples,
+/// (A W - W W^T W) C = A (W C) - (W W^T)(W C). The averaged one-layer rule thus
+/// costs one n1 n0^2 product and four of order n1^2 n0 (with `Moment::Diagonal`
+/// only the latter).
 pub fn flow(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace, out: &mut DMatrix<f64>) {
     if let Rule::LmserTanh { beta } = rule {
         match c {
             Moment::Samples(x) => {
                 tanh_samples(*beta, w, x, Some(out));
             }
-            Moment::Matrix(_) => out.fill(f64::NAN),
+            Moment::Matrix(_) | Moment::Diagonal(_) => out.fill(f64::NAN),
         }
         return;
     }
+    products(w, c, ws);
+    combine(rule, w, ws, out);
+}
+
+/// [`flow`] into `out` and [`reconstruction_error`] as the value, sharing the one
+/// product W C.
+pub fn flow_and_error(
+    rule: &Rule,
+    w: &DMatrix<f64>,
+    c: &Moment,
+    ws: &mut Workspace,
+    out: &mut DMatrix<f64>,
+) -> f64 {
+    if let Rule::LmserTanh { beta } = rule {
+        return match c {
+            Moment::Samples(x) => tanh_samples(*beta, w, x, Some(out)),
+            Moment::Matrix(_) | Moment::Diagonal(_) => {
+                out.fill(f64::NAN);
+                f64::NAN
+            }
+        };
+    }
+    products(w, c, ws);
+    combine(rule, w, ws, out);
+    error_from_products(rule, c, ws)
+}
+
+/// W C, W C W^T and W W^T into the workspace (the last two symmetric: C is).
+fn products(w: &DMatrix<f64>, c: &Moment, ws: &mut Workspace) {
+    c.right_mul(w, &mut ws.wc, &mut ws.sam);
+    symmetric_product(&mut ws.s1, &ws.wc, w);
+    symmetric_product(&mut ws.k, w, w);
+}
+
+/// F(W; C) of a rule with a closed form over C, from the products in `ws`.
+fn combine(rule: &Rule, w: &DMatrix<f64>, ws: &mut Workspace, out: &mut DMatrix<f64>) {
     let Workspace {
-        wc,
-        s1,
-        k,
-        wt,
-        m,
-        mc,
-        aw,
-        sam,
+        wc, awc, s1, k, aw, ..
     } = ws;
-    c.right_mul(w, wc, sam); // W C
-    w.transpose_to(wt);
-    s1.gemm(1.0, wc, wt, 0.0); // W C W^T
-    k.gemm(1.0, w, wt, 0.0); // W W^T
+    let (wc, s1, k) = (&*wc, &*s1, &*k);
     match rule {
-        Rule::LmserTanh { .. } => unreachable!("handled above"),
+        Rule::LmserTanh { .. } => unreachable!("no closed form over C"),
         Rule::Oja | Rule::OjaWeighted { .. } => {
             // out = W C - Theta (W C W^T) W
-            m.gemm(1.0, s1, w, 0.0);
+            gemm(out, -1.0, s1, Op::N, w, Op::N, 0.0);
             if let Rule::OjaWeighted { theta } = rule {
-                scale_rows(m, theta);
+                scale_rows(out, theta);
             }
-            out.copy_from(wc);
-            *out -= &*m;
+            simd::add(out.as_mut_slice(), wc.as_slice());
         }
         Rule::Lmser { gains, placement } => {
-            aw.copy_from(w);
-            if let Some(a) = gains {
-                scale_rows(aw, a);
-            }
+            // A W and A (W C); W and W C themselves without gains.
+            let (aw, awc): (&DMatrix<f64>, &DMatrix<f64>) = match gains {
+                Some(a) => {
+                    aw.copy_from(w);
+                    scale_rows(aw, a);
+                    awc.copy_from(wc);
+                    scale_rows(awc, a);
+                    (aw, awc)
+                }
+                None => (w, wc),
+            };
             match placement {
                 Placement::Gradient => {
-                    // A [2 W C - (W C W^T) A W - (W W^T A W) C]
-                    m.gemm(1.0, k, aw, 0.0);
-                    c.right_mul(m, mc, sam);
-                    out.copy_from(wc);
-                    *out *= 2.0;
-                    out.gemm(-1.0, s1, aw, 1.0);
-                    *out -= &*mc;
+                    // A [2 W C - (W C W^T) A W - (W W^T) A (W C)]
+                    gemm(out, -1.0, s1, Op::N, aw, Op::N, 0.0);
+                    gemm(out, -1.0, k, Op::N, awc, Op::N, 1.0);
+                    simd::add_scaled(out.as_mut_slice(), 2.0, wc.as_slice());
                     if let Some(a) = gains {
                         scale_rows(out, a);
                     }
                 }
                 Placement::Output | Placement::Feedback => {
-                    // [A] (W C - W C W^T W) + (A W - W W^T W) C
-                    out.copy_from(wc);
-                    out.gemm(-1.0, s1, w, 1.0);
+                    // [A] (W C - W C W^T W) + A (W C) - (W W^T)(W C)
+                    gemm(out, -1.0, s1, Op::N, w, Op::N, 0.0);
+                    simd::add(out.as_mut_slice(), wc.as_slice());
                     if let (Placement::Output, Some(a)) = (placement, gains) {
                         scale_rows(out, a);
                     }
-                    m.copy_from(aw);
-                    m.gemm(-1.0, k, w, 1.0);
-                    c.right_mul(m, mc, sam);
-                    *out += &*mc;
+                    simd::add(out.as_mut_slice(), awc.as_slice());
+                    gemm(out, -1.0, k, Op::N, wc, Op::N, 1.0);
                 }
                 Placement::Hebbian => {
-                    // 2 A W C - W C W^T W - W W^T W C
-                    out.copy_from(wc);
-                    if let Some(a) = gains {
-                        scale_rows(out, a);
-                    }
-                    *out *= 2.0;
-                    out.gemm(-1.0, s1, w, 1.0);
-                    m.gemm(1.0, k, w, 0.0);
-                    c.right_mul(m, mc, sam);
-                    *out -= &*mc;
+                    // 2 A (W C) - W C W^T W - (W W^T)(W C)
+                    gemm(out, -1.0, s1, Op::N, w, Op::N, 0.0);
+                    gemm(out, -1.0, k, Op::N, wc, Op::N, 1.0);
+                    simd::add_scaled(out.as_mut_slice(), 2.0, awc.as_slice());
                 }
             }
         }
     }
+}
+
+/// J from the products in `ws` (see [`reconstruction_error`]).
+fn error_from_products(rule: &Rule, c: &Moment, ws: &Workspace) -> f64 {
+    let g = |i: usize| rule.feedback_gains().map_or(1.0, |a| a[i]);
+    let (s1, k) = (&ws.s1, &ws.k);
+    let n1 = s1.nrows();
+    let trace: f64 = (0..n1).map(|i| s1[(i, i)] * g(i)).sum();
+    // sum_ij (B S1)_ij (B K)_ji, column by column.
+    let mut quad = 0.0;
+    for j in 0..n1 {
+        for i in 0..n1 {
+            quad += (s1[(i, j)] * g(i)) * (k[(j, i)] * g(j));
+        }
+    }
+    0.5 * c.trace() - trace + 0.5 * quad
 }
 
 /// J = 1/2 E||x - W^T B W x||^2 = 1/2 tr C - tr(B W C W^T) + 1/2 tr(B W C W^T B W W^T),
@@ -320,40 +371,56 @@ pub fn reconstruction_error(rule: &Rule, w: &DMatrix<f64>, c: &Moment, ws: &mut 
     if let Rule::LmserTanh { beta } = rule {
         return match c {
             Moment::Samples(x) => tanh_samples(*beta, w, x, None),
-            Moment::Matrix(_) => f64::NAN,
+            Moment::Matrix(_) | Moment::Diagonal(_) => f64::NAN,
         };
     }
-    c.right_mul(w, &mut ws.wc, &mut ws.sam);
-    w.transpose_to(&mut ws.wt);
-    ws.s1.gemm(1.0, &ws.wc, &ws.wt, 0.0);
-    ws.k.gemm(1.0, w, &ws.wt, 0.0);
-    let b = rule.feedback_gains();
-    let (mut bs, mut bk) = (ws.s1.clone(), ws.k.clone());
-    if let Some(a) = b {
-        scale_rows(&mut bs, a);
-        scale_rows(&mut bk, a);
-    }
-    0.5 * c.trace() - bs.trace() + 0.5 * (bs.component_mul(&bk.transpose())).sum()
+    products(w, c, ws);
+    error_from_products(rule, c, ws)
 }
 
 /// Frobenius norm of P_W - P_Phi: the projector onto the row space of W against the
 /// projector onto the top-n1 eigenvectors (columns of `phi_top`, orthonormal).
+///
+/// With Q an orthonormal basis of the row space (the left singular vectors of W^T
+/// whose singular values exceed 1e-10 times the largest),
+/// ||P_W - P_Phi||_F^2 = ||Q - Phi (Phi^T Q)||_F^2 + ||Phi - Q (Q^T Phi)||_F^2:
+/// both residuals are n0 x n1, so the cost is of order n0 n1^2, never n0^2, and no
+/// difference of nearly equal projectors is formed.
 pub fn subspace_error(w: &DMatrix<f64>, phi_top: &DMatrix<f64>) -> f64 {
-    let svd = w.transpose().svd(true, false);
-    let u = svd.u.expect("computed");
-    let tol = 1e-10 * svd.singular_values.max().max(1e-300);
-    let cols: Vec<_> = (0..u.ncols())
-        .filter(|&i| svd.singular_values[i] > tol)
-        .map(|i| u.column(i).into_owned())
-        .collect();
-    let n0 = w.ncols();
-    let pw = if cols.is_empty() {
-        DMatrix::zeros(n0, n0)
-    } else {
-        let q = DMatrix::from_columns(&cols);
-        &q * q.transpose()
-    };
-    (pw - phi_top * phi_top.transpose()).norm()
+    let q = row_space(w);
+    if q.ncols() == 0 {
+        return phi_top.norm();
+    }
+    let mut r1 = q.clone();
+    gemm(
+        &mut r1,
+        -1.0,
+        phi_top,
+        Op::N,
+        &product(phi_top, Op::T, &q, Op::N),
+        Op::N,
+        1.0,
+    );
+    let mut r2 = phi_top.clone();
+    gemm(
+        &mut r2,
+        -1.0,
+        &q,
+        Op::N,
+        &product(&q, Op::T, phi_top, Op::N),
+        Op::N,
+        1.0,
+    );
+    (r1.norm_squared() + r2.norm_squared()).sqrt()
+}
+
+/// An orthonormal basis (columns, n0 x r) of the row space of W: the left singular
+/// vectors of W^T whose singular values exceed 1e-10 times the largest.
+fn row_space(w: &DMatrix<f64>) -> DMatrix<f64> {
+    let (u, s) = crate::linalg::svd_of_transpose(w);
+    let tol = 1e-10 * s.max().max(1e-300);
+    let keep: Vec<usize> = (0..s.len()).filter(|&i| s[i] > tol).collect();
+    DMatrix::from_fn(u.nrows(), keep.len(), |i, j| u[(i, keep[j])])
 }
 
 /// ||W W^T - I||_F.

@@ -159,7 +159,11 @@ pub(crate) fn dataset_from(d: &DataSection, at: &Origin, n0: usize, seed: u64) -
         let path = at.path(f);
         let s = crate::io::files::read_matrix(&path)?;
         check_covariance(&path, &s, n0)?;
-        Ok(Dataset::from_covariance(s))
+        let scale = s.amax().max(1e-300);
+        // The one eigendecomposition of the run: the dataset keeps it.
+        let dataset = Dataset::from_covariance(s);
+        check_psd(&path, dataset.spectrum().values.min(), scale)?;
+        Ok(dataset)
     } else {
         let path = at.path(d.samples.as_deref().unwrap_or_default());
         let x = crate::io::files::read_matrix(&path)?;
@@ -176,7 +180,7 @@ pub(crate) fn dataset_from(d: &DataSection, at: &Origin, n0: usize, seed: u64) -
     }
 }
 
-/// Sigma must be n0 x n0, symmetric and positive semi-definite.
+/// Sigma must be n0 x n0 and symmetric ([`check_psd`] then checks its spectrum).
 pub(crate) fn check_covariance(path: &std::path::Path, s: &DMatrix<f64>, n0: usize) -> Result<()> {
     if s.nrows() != s.ncols() {
         return Err(Error::data(
@@ -197,7 +201,12 @@ pub(crate) fn check_covariance(path: &std::path::Path, s: &DMatrix<f64>, n0: usi
             "Sigma is not symmetric; give a symmetric matrix",
         ));
     }
-    let min = s.clone().symmetric_eigenvalues().min();
+    Ok(())
+}
+
+/// Sigma must be positive semi-definite: its smallest eigenvalue `min` at least
+/// -1e-10 times its largest entry `scale`.
+pub(crate) fn check_psd(path: &std::path::Path, min: f64, scale: f64) -> Result<()> {
     if min < -1e-10 * scale {
         return Err(Error::data(
             path,

@@ -60,7 +60,7 @@ impl LandscapeSpec {
         let data = DataSection::from(c.data.clone().expect("validated"));
         let dataset = super::dataset_from(&data, at, n0, c.seed)?;
         let sigma = dataset.sigma();
-        let spec = Spectrum::of(sigma);
+        let spec = dataset.spectrum().clone();
         let lam1 = spec.values[0];
         let zero_tol = c
             .landscape

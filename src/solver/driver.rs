@@ -91,6 +91,7 @@ pub struct Driver<S: OdeSystem> {
     stats: SolverStats,
     rk4: Option<Rk4Work>,
     implicit: Option<Rosenbrock>,
+    dop853: Option<super::dop853::Work>,
 }
 
 impl<S: OdeSystem> Driver<S> {
@@ -126,6 +127,7 @@ impl<S: OdeSystem> Driver<S> {
             stats: p.stats,
             rk4: None,
             implicit: None,
+            dop853: None,
         };
         d.jump(p, count)?;
         Ok(d)
@@ -260,7 +262,8 @@ impl<S: OdeSystem> Driver<S> {
         let (sys, t, y, stats) = (&self.sys, self.t, &mut self.y, &mut self.stats);
         match opts.method {
             Method::Dopri5 | Method::Dop853 => {
-                self.h = adaptive_interval(sys, t, t_next, y, self.h, opts, stats)?;
+                let work = &mut self.dop853;
+                self.h = adaptive_interval(sys, t, t_next, y, self.h, opts, stats, work)?;
             }
             Method::Rk4 => {
                 let n = y.len();

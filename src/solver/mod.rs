@@ -19,7 +19,8 @@
 //! # Ok::<(), lmser::Error>(())
 //! ```
 //!
-//! The explicit adaptive methods are ode_solvers' Dopri5 and Dop853; the stiff ones
+//! The explicit adaptive methods are ode_solvers' Dopri5 and Dop853 (the latter as an
+//! allocation-free port giving the same bits, docs/numerics.md §2.4); the stiff ones
 //! are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them with a
 //! fixed step for order checks). They are run one output
 //! interval at a time in `Sparse` mode, so the value at every output time (and at
@@ -27,6 +28,7 @@
 //! dense output is wrong at x_end, see docs/numerics.md §2), and memory stays bounded by one
 //! interval's steps. The largest step accepted in an interval starts the next one.
 
+mod dop853;
 mod driver;
 mod explicit;
 mod options;

@@ -2,7 +2,7 @@
 //! `trajectory.csv`).
 
 use super::LearningSpec;
-use crate::dynamics::rules::{Workspace, flow, orth_error, reconstruction_error, subspace_error};
+use crate::dynamics::rules::{Moment, Workspace, flow_and_error, orth_error, subspace_error};
 use crate::executor::{Metrics, Probe};
 use nalgebra::DMatrix;
 
@@ -10,9 +10,12 @@ use nalgebra::DMatrix;
 pub const MAX_OVERLAP_COLUMNS: usize = 64;
 
 /// J, the norm of the averaged rule, the subspace and orthonormality errors, and the
-/// overlaps c{i}_{j} = w_i . phi_j of W (read from a flat state at `offset`).
+/// overlaps c{i}_{j} = w_i . phi_j of W (read from a flat state at `offset`); or,
+/// for a state V = W Phi in Sigma's eigenbasis, the same metrics from V (each is
+/// invariant under the rotation, and the overlaps are V itself).
 pub struct WeightProbe<'a> {
     spec: &'a LearningSpec,
+    eigenbasis: bool,
     phi_top: DMatrix<f64>,
     ws: Workspace,
     f: DMatrix<f64>,
@@ -26,11 +29,23 @@ impl<'a> WeightProbe<'a> {
         let (n1, n0) = spec.w0.shape();
         WeightProbe {
             spec,
+            eigenbasis: false,
             phi_top: spec.spectrum.top(n1),
             ws: Workspace::new(n1, n0),
             f: DMatrix::zeros(n1, n0),
             w: DMatrix::zeros(n1, n0),
             offset,
+        }
+    }
+
+    /// The probe of an averaged run on Sigma whose state is vec V, V = W Phi
+    /// (`AveragedLearning::in_eigenbasis`).
+    pub fn in_eigenbasis(spec: &'a LearningSpec) -> Self {
+        let (n1, n0) = spec.w0.shape();
+        WeightProbe {
+            eigenbasis: true,
+            phi_top: DMatrix::identity(n0, n1),
+            ..Self::new(spec, 0)
         }
     }
 
@@ -63,12 +78,15 @@ impl<'a> WeightProbe<'a> {
         h
     }
 
-    /// Appends the metrics of W to `row`.
+    /// Appends the metrics of W (of V = W Phi for a probe in the eigenbasis) to `row`.
     pub fn weight_values(&mut self, w: &DMatrix<f64>, row: &mut Vec<f64>) {
         let spec = self.spec;
-        let sigma = spec.moment();
-        let j = reconstruction_error(&spec.rule, w, &sigma, &mut self.ws);
-        flow(&spec.rule, w, &sigma, &mut self.ws, &mut self.f);
+        let sigma = if self.eigenbasis {
+            Moment::Diagonal(&spec.spectrum.values)
+        } else {
+            spec.moment()
+        };
+        let j = flow_and_error(&spec.rule, w, &sigma, &mut self.ws, &mut self.f);
         row.extend([
             j,
             self.f.norm() / spec.tau_w,
@@ -77,7 +95,11 @@ impl<'a> WeightProbe<'a> {
         ]);
         let (n1, n0) = w.shape();
         if n1 * n0 <= MAX_OVERLAP_COLUMNS {
-            let c = w * &spec.spectrum.vectors;
+            let c = if self.eigenbasis {
+                w.clone()
+            } else {
+                w * &spec.spectrum.vectors
+            };
             for i in 0..n1 {
                 for k in 0..n0 {
                     row.push(c[(i, k)]);

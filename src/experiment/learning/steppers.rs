@@ -13,6 +13,7 @@ use crate::dynamics::rules::{Moment, Rule, Workspace, flow};
 use crate::error::{Error, Result};
 use crate::executor::{Control, Executor, Observer, OdeStepper, Stepper};
 use crate::io::summary::{SolverReport, StochasticReport};
+use crate::linalg::{self, Op};
 use crate::solver::{self, ResumePoint};
 use nalgebra::DMatrix;
 use rand_chacha::ChaCha8Rng;
@@ -22,6 +23,10 @@ use rand_chacha::ChaCha8Rng;
 pub enum LearningState {
     /// The solver driver's resume point (state = vec W, or (vec Z, vec W)).
     Averaged(ResumePoint),
+    /// The averaged ODE on Sigma, integrated in Sigma's eigenbasis: the solver
+    /// driver's resume point with state vec V, V = W Phi (Phi the run's
+    /// eigenvectors); W = V Phi^T.
+    Eigenbasis(ResumePoint),
     /// The stochastic loop: time, steps taken, next output index, W (column-major)
     /// and the position of the sample stream (a u128 as a decimal string).
     Stochastic {
@@ -219,12 +224,14 @@ impl Stepper for StochasticStepper<'_> {
 /// The stepper of a learning spec's mode: a [`Stepper`] whose rows are the learning
 /// metrics (`t`, `J`, `grad_norm`, `subspace_error`, `orth_error`, overlaps).
 pub struct Simulation<'a> {
+    spec: &'a LearningSpec,
     inner: Inner<'a>,
 }
 
 /// The steppers of the modes.
 enum Inner<'a> {
     Averaged(OdeStepper<AveragedLearning, WeightProbe<'a>>),
+    Eigenbasis(OdeStepper<AveragedLearning, WeightProbe<'a>>),
     CoupledAveraged(OdeStepper<CoupledAveraged, WeightProbe<'a>>),
     Stochastic(StochasticStepper<'a>),
     Held(HeldStepper<'a>),
@@ -235,6 +242,7 @@ macro_rules! each {
     ($sim:expr, $s:ident => $e:expr) => {
         match $sim {
             Inner::Averaged($s) => $e,
+            Inner::Eigenbasis($s) => $e,
             Inner::CoupledAveraged($s) => $e,
             Inner::Stochastic($s) => $e,
             Inner::Held($s) => $e,
@@ -243,31 +251,35 @@ macro_rules! each {
 }
 
 impl<'a> Simulation<'a> {
-    /// The stepper of `spec`, at t = 0.
+    /// The stepper of `spec`, at t = 0. The averaged ODE on Sigma is integrated in
+    /// Sigma's eigenbasis (V = W Phi, O(n1^2 n0) per right-hand side instead of
+    /// O(n1 n0^2)); metrics come from V, W = V Phi^T is formed only when asked for.
     pub fn new(spec: &'a LearningSpec) -> Result<Self> {
         let (n1, n0) = spec.w0.shape();
         let inner = match spec.mode {
-            Mode::Averaged => {
-                let sys = match &spec.samples {
-                    Some(x) => {
-                        AveragedLearning::over_samples(spec.rule.clone(), x.clone(), spec.tau_w, n1)
-                    }
-                    None => AveragedLearning::new(
+            Mode::Averaged => match &spec.samples {
+                Some(x) => {
+                    let sys = AveragedLearning::over_samples(
                         spec.rule.clone(),
-                        spec.dataset.sigma().clone(),
+                        x.clone(),
                         spec.tau_w,
                         n1,
-                    ),
-                };
-                let probe = WeightProbe::new(spec, 0);
-                Inner::Averaged(OdeStepper::new(
-                    sys,
-                    0.0,
-                    spec.w0.as_slice(),
-                    &spec.solver,
-                    probe,
-                )?)
-            }
+                    );
+                    let probe = WeightProbe::new(spec, 0);
+                    let y0 = spec.w0.as_slice();
+                    Inner::Averaged(OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?)
+                }
+                None => {
+                    let phi = &spec.spectrum.vectors;
+                    let v0 = linalg::product(&spec.w0, Op::N, phi, Op::N);
+                    let lam = spec.spectrum.values.clone();
+                    let sys =
+                        AveragedLearning::in_eigenbasis(spec.rule.clone(), lam, spec.tau_w, n1);
+                    let probe = WeightProbe::in_eigenbasis(spec);
+                    let y0 = v0.as_slice();
+                    Inner::Eigenbasis(OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?)
+                }
+            },
             Mode::Coupled {
                 tau,
                 averaged_input: true,
@@ -287,7 +299,7 @@ impl<'a> Simulation<'a> {
             }
             Mode::Coupled { .. } | Mode::TwoPhase { .. } => Inner::Held(HeldStepper::new(spec)),
         };
-        Ok(Simulation { inner })
+        Ok(Simulation { spec, inner })
     }
 
     /// The current weights.
@@ -296,6 +308,11 @@ impl<'a> Simulation<'a> {
             Inner::Averaged(s) => {
                 let (n1, n0) = s.probe().shape();
                 DMatrix::from_column_slice(n1, n0, s.driver().y())
+            }
+            Inner::Eigenbasis(s) => {
+                let (n1, n0) = s.probe().shape();
+                let v = DMatrix::from_column_slice(n1, n0, s.driver().y());
+                linalg::product(&v, Op::N, &self.spec.spectrum.vectors, Op::T)
             }
             Inner::CoupledAveraged(s) => s.driver().system().split(s.driver().y()).1,
             Inner::Stochastic(s) => s.w.clone(),
@@ -312,6 +329,14 @@ impl<'a> Simulation<'a> {
         };
         match &self.inner {
             Inner::Averaged(s) => ode(s.stats()),
+            Inner::Eigenbasis(s) => {
+                let mut r = ode(s.stats());
+                r.why = Some(format!(
+                    "{}; integrated in Sigma's eigenbasis (V = W Phi)",
+                    spec.solver_reason
+                ));
+                r
+            }
             Inner::CoupledAveraged(s) => ode(s.stats()),
             Inner::Stochastic(s) => {
                 let Mode::Stochastic { batch, .. } = spec.mode else {
@@ -354,6 +379,7 @@ impl Stepper for Simulation<'_> {
     fn state(&self) -> LearningState {
         match &self.inner {
             Inner::Averaged(s) => LearningState::Averaged(s.state()),
+            Inner::Eigenbasis(s) => LearningState::Eigenbasis(s.state()),
             Inner::CoupledAveraged(s) => LearningState::Averaged(s.state()),
             Inner::Stochastic(s) => s.state(),
             Inner::Held(s) => s.state(),
@@ -362,6 +388,7 @@ impl Stepper for Simulation<'_> {
     fn restore(&mut self, state: LearningState) -> Result<()> {
         match (&mut self.inner, state) {
             (Inner::Averaged(s), LearningState::Averaged(p)) => s.restore(p),
+            (Inner::Eigenbasis(s), LearningState::Eigenbasis(p)) => s.restore(p),
             (Inner::CoupledAveraged(s), LearningState::Averaged(p)) => s.restore(p),
             (Inner::Stochastic(s), st) => s.restore(st),
             (Inner::Held(s), st) => s.restore(st),

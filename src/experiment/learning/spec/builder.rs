@@ -270,7 +270,7 @@ impl LearningBuilder {
         // With a fixed sample set the rule sees its second moment: compare with that.
         let spectrum = match &samples {
             Some(x) => Spectrum::of(&(x.transpose() * x / x.nrows() as f64)),
-            None => Spectrum::of(self.dataset.sigma()),
+            None => self.dataset.spectrum().clone(),
         };
         let w0 = initial_weights(self.init, &spectrum, n0, self.seed);
         let t_end = self.t_end;

@@ -1,0 +1,76 @@
+//! Element-wise loops compiled for the widest vector unit the CPU has. The crate is
+//! built for baseline x86-64 (SSE2, two doubles per instruction); the loops of the
+//! solver and the right-hand sides that stream over whole states run several times
+//! faster with AVX-512 (eight doubles). [`multiversion!`] compiles a function body
+//! three times (AVX-512F, AVX2, baseline) and picks one at run time. The operations
+//! and their order are the same in every version (Rust never fuses a multiply and an
+//! add), so the results are the same bits on every CPU.
+
+/// Defines `fn NAME(ARGS) BODY` (optionally generic over `const` parameters) that
+/// runs BODY compiled for AVX-512F or AVX2 when the CPU has them.
+macro_rules! multiversion {
+    (
+        $(#[$meta:meta])*
+        $vis:vis fn $name:ident $(<$(const $g:ident: usize),*>)? ($($arg:ident: $ty:ty),* $(,)?)
+        $(-> $ret:ty)? $body:block
+    ) => {
+        $(#[$meta])*
+        $vis fn $name $(<$(const $g: usize),*>)? ($($arg: $ty),*) $(-> $ret)? {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f")]
+            unsafe fn wide $(<$(const $g: usize),*>)? ($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            unsafe fn medium $(<$(const $g: usize),*>)? ($($arg: $ty),*) $(-> $ret)? $body
+            #[allow(dead_code)]
+            fn narrow $(<$(const $g: usize),*>)? ($($arg: $ty),*) $(-> $ret)? $body
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::arch::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F (checked just above).
+                    return unsafe { wide $(::<$($g),*>)? ($($arg),*) };
+                }
+                if std::arch::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    return unsafe { medium $(::<$($g),*>)? ($($arg),*) };
+                }
+            }
+            narrow $(::<$($g),*>)? ($($arg),*)
+        }
+    };
+}
+pub(crate) use multiversion;
+
+multiversion! {
+    /// out_i += a x_i.
+    pub(crate) fn add_scaled(out: &mut [f64], a: f64, x: &[f64]) {
+        let x = &x[..out.len()];
+        for i in 0..out.len() {
+            out[i] += a * x[i];
+        }
+    }
+}
+
+multiversion! {
+    /// out_i += x_i.
+    pub(crate) fn add(out: &mut [f64], x: &[f64]) {
+        let x = &x[..out.len()];
+        for i in 0..out.len() {
+            out[i] += x[i];
+        }
+    }
+}
+
+multiversion! {
+    /// Column j of the column-major `out` (columns of length `rows`) = column j of
+    /// `m` times d_j.
+    pub(crate) fn scale_columns_into(out: &mut [f64], m: &[f64], d: &[f64], rows: usize) {
+        let m = &m[..out.len()];
+        for (j, (o, src)) in out.chunks_exact_mut(rows).zip(m.chunks_exact(rows)).enumerate() {
+            let dj = d[j];
+            for i in 0..rows {
+                o[i] = src[i] * dj;
+            }
+        }
+    }
+}
