@@ -43,12 +43,7 @@ pub(crate) fn gemm(
     tb: Op,
     beta: f64,
 ) {
-    debug_assert!(beta == 0.0 || beta == 1.0, "beta is 0 or 1");
-    let accum = if beta == 0.0 {
-        Accum::Replace
-    } else {
-        Accum::Add
-    };
+    let accum = accum(beta);
     matmul(
         view_mut(out),
         accum,
@@ -208,13 +203,18 @@ pub(crate) fn gemm_blocks(
     tb: Op,
     beta: f64,
 ) {
-    debug_assert!(beta == 0.0 || beta == 1.0, "beta is 0 or 1");
-    let accum = if beta == 0.0 {
-        Accum::Replace
-    } else {
-        Accum::Add
-    };
+    let accum = accum(beta);
     let o =
         MatMut::from_column_major_slice_with_stride_mut(out.data, out.rows, out.cols, out.stride);
     matmul(o, accum, a.view(ta), b.view(tb), alpha, Par::Seq);
+}
+
+/// faer's accumulation mode for beta 0 (overwrite) or 1 (add).
+fn accum(beta: f64) -> Accum {
+    debug_assert!(beta == 0.0 || beta == 1.0, "beta is 0 or 1");
+    if beta == 0.0 {
+        Accum::Replace
+    } else {
+        Accum::Add
+    }
 }

@@ -148,10 +148,22 @@ fn scipy_solve(rows: &[Row], problem: &str, variant: &str) -> Option<f64> {
 
 /// Writes results.csv and table.md (markdown, for the README) into `dir`.
 pub fn write_outputs(dir: &Path, rows: &[Row], reps: usize, before: &str, after: &str) -> Res<()> {
-    let mut csv = String::from(
-        "problem,side,variant,measure,reps,median_s,min_s,max_s,rhs_evals,accepted_steps,\
-         max_rel_diff_vs_reference,ratio_to_scipy_one_product_solve,ratio_to_scipy_as_written_solve\n",
-    );
+    let mut csv = csv::Writer::from_path(dir.join("results.csv"))?;
+    csv.write_record([
+        "problem",
+        "side",
+        "variant",
+        "measure",
+        "reps",
+        "median_s",
+        "min_s",
+        "max_s",
+        "rhs_evals",
+        "accepted_steps",
+        "max_rel_diff_vs_reference",
+        "ratio_to_scipy_one_product_solve",
+        "ratio_to_scipy_as_written_solve",
+    ])?;
     let mut md = String::from(
         "| problem | side | variant | measure | median s (min-max) | rhs evals / steps | \
          rel. diff to reference | / SciPy solve (one-product; as-written) |\n\
@@ -165,21 +177,21 @@ pub fn write_outputs(dir: &Path, rows: &[Row], reps: usize, before: &str, after:
         let (evals, steps) = r.work.map_or((String::new(), String::new()), |(e, s)| {
             (e.to_string(), s.to_string())
         });
-        writeln!(
-            csv,
-            "{},{},\"{}\",{},{},{:.6},{:.6},{:.6},{evals},{steps},{},{},{}",
-            r.problem,
-            r.side,
-            r.variant,
-            r.measure,
-            r.times.len(),
-            m,
-            min(&r.times),
-            max(&r.times),
+        csv.write_record([
+            r.problem.to_string(),
+            r.side.to_string(),
+            r.variant.to_string(),
+            r.measure.to_string(),
+            r.times.len().to_string(),
+            format!("{m:.6}"),
+            format!("{:.6}", min(&r.times)),
+            format!("{:.6}", max(&r.times)),
+            evals,
+            steps,
             opt(r.diff, &|d| format!("{d:.2e}")),
             opt(r1, &|v| format!("{v:.4}")),
             opt(r2, &|v| format!("{v:.4}")),
-        )?;
+        ])?;
         writeln!(
             md,
             "| {} | {} | {} | {} | {} ({}-{}) | {} | {} | {}; {} |",
@@ -202,7 +214,7 @@ pub fn write_outputs(dir: &Path, rows: &[Row], reps: usize, before: &str, after:
         before.trim(),
         after.trim()
     );
-    std::fs::write(dir.join("results.csv"), csv)?;
+    csv.flush()?;
     std::fs::write(dir.join("table.md"), &md)?;
     print!("{md}");
     plot(dir, rows)?;

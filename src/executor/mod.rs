@@ -48,6 +48,7 @@ mod progress;
 pub(crate) use journal::Journal;
 pub use ode::{OdeStepper, Probe};
 pub use progress::Progress;
+pub(crate) use progress::stderr_bar;
 
 use crate::error::{Error, Result};
 use serde::Serialize;

@@ -14,17 +14,11 @@ pub struct Progress {
 impl Progress {
     /// A bar over [0, t_end], hidden when `quiet`.
     pub fn new(quiet: bool, t_end: f64) -> Self {
-        use std::io::IsTerminal;
-        let bar = ProgressBar::new(1000);
-        if quiet || !std::io::stderr().is_terminal() {
-            bar.set_draw_target(ProgressDrawTarget::hidden());
-        } else {
-            bar.set_style(
-                ProgressStyle::with_template("{bar:40} t = {msg} [{elapsed_precise} < {eta}]")
-                    .expect("valid template"),
-            );
+        let template = "{bar:40} t = {msg} [{elapsed_precise} < {eta}]";
+        Progress {
+            bar: stderr_bar(1000, template, quiet),
+            t_end,
         }
-        Progress { bar, t_end }
     }
 }
 
@@ -42,4 +36,17 @@ impl Drop for Progress {
     fn drop(&mut self) {
         self.bar.finish_and_clear();
     }
+}
+
+/// A bar of `len` steps on stderr in the indicatif `template`, hidden when `quiet` or
+/// when stderr is not a terminal.
+pub(crate) fn stderr_bar(len: u64, template: &str, quiet: bool) -> ProgressBar {
+    use std::io::IsTerminal;
+    let bar = ProgressBar::new(len);
+    if quiet || !std::io::stderr().is_terminal() {
+        bar.set_draw_target(ProgressDrawTarget::hidden());
+    } else {
+        bar.set_style(ProgressStyle::with_template(template).expect("valid template"));
+    }
+    bar
 }

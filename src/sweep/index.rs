@@ -123,14 +123,19 @@ fn last_row(path: &Path) -> Option<(Vec<String>, Vec<String>)> {
     }
 }
 
+/// The header and the row as fields, read by the csv crate (as every CSV here).
 fn split(header: &str, row: &[u8]) -> (Vec<String>, Vec<String>) {
-    let fields = |s: &str| {
-        s.trim_end_matches('\r')
-            .split(',')
-            .map(String::from)
-            .collect()
+    let fields = |bytes: &[u8]| -> Vec<String> {
+        csv::ReaderBuilder::new()
+            .has_headers(false)
+            .from_reader(bytes)
+            .records()
+            .next()
+            .and_then(|r| r.ok())
+            .map(|r| r.iter().map(String::from).collect())
+            .unwrap_or_default()
     };
-    (fields(header), fields(&String::from_utf8_lossy(row)))
+    (fields(header.as_bytes()), fields(row))
 }
 
 /// The index file of a sweep (`index.csv`) or of shard `i` of `n`

@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::experiment::{self, RunOptions};
 use crate::io::config::Config;
 use crate::io::summary::{Status, Summary};
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::ProgressBar;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -302,17 +302,8 @@ fn execute(jobs: &[Job], opts: &SweepOptions) -> Result<Vec<Outcome>> {
 
 /// A bar over the runs on stderr, hidden when quiet or not a terminal.
 fn progress(len: u64, quiet: bool) -> ProgressBar {
-    use std::io::IsTerminal;
-    let bar = ProgressBar::new(len);
-    if quiet || !std::io::stderr().is_terminal() {
-        bar.set_draw_target(ProgressDrawTarget::hidden());
-    } else {
-        bar.set_style(
-            ProgressStyle::with_template("{bar:40} {pos}/{len} runs [{elapsed_precise} < {eta}]")
-                .expect("valid template"),
-        );
-    }
-    bar
+    let template = "{bar:40} {pos}/{len} runs [{elapsed_precise} < {eta}]";
+    crate::executor::stderr_bar(len, template, quiet)
 }
 
 /// The summary.json of a run directory, if it holds a readable one.
