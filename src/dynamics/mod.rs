@@ -5,5 +5,6 @@
 
 pub mod averaged;
 pub mod coupled;
+pub mod multilayer;
 pub mod rules;
 mod stacked;
