@@ -19,6 +19,8 @@ pub mod stream {
     pub const SAMPLES: u64 = 5;
     /// The fixed evaluation / averaging sample set.
     pub const EVAL: u64 = 6;
+    /// The shuffle that splits an image set into train and test images.
+    pub const SPLIT: u64 = 7;
 }
 
 /// A reproducible generator for stream `stream` of a run with seed `seed`: each

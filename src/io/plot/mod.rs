@@ -4,10 +4,14 @@
 //! or log axes); [`Panels`] lays figures out as small multiples with one title and an
 //! optional shared legend; `Figure::save` is a single panel. Legends sit outside the
 //! plotting area, to the right. Log axes plot log10 of the data with plain labels
-//! (module `axis`).
+//! (module `axis`). [`image_grid`] draws rows of grey-level images (originals,
+//! reconstructions) as one PNG.
 
 mod axis;
 mod draw;
+mod grid;
+
+pub use grid::image_grid;
 
 use crate::error::{Error, Result};
 use plotters::prelude::*;
