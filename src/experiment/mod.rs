@@ -9,6 +9,7 @@
 mod build;
 pub mod landscape;
 pub mod learning;
+pub mod multilayer;
 pub(crate) mod observers;
 pub mod perceptron;
 
@@ -78,6 +79,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         Experiment::Perceptron(_) => execute::<perceptron::Perceptron>(cfg, opts),
         Experiment::Learning(_) => execute::<learning::Learning>(cfg, opts),
         Experiment::Landscape(_) => execute::<landscape::Landscape>(cfg, opts),
+        Experiment::Multilayer(_) => execute::<multilayer::Multilayer>(cfg, opts),
     }
 }
 
@@ -88,6 +90,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
         Experiment::Perceptron(_) => perceptron::Perceptron::spec(cfg).map(drop),
         Experiment::Learning(_) => learning::Learning::spec(cfg).map(drop),
         Experiment::Landscape(_) => landscape::Landscape::spec(cfg).map(drop),
+        Experiment::Multilayer(_) => multilayer::Multilayer::spec(cfg).map(drop),
     }
 }
 

@@ -28,10 +28,13 @@ impl PlotBuffer {
 
     /// Column index of the metric `name`.
     pub(crate) fn column(&self, name: &str) -> usize {
-        self.names
-            .iter()
-            .position(|n| n == name)
+        self.column_opt(name)
             .unwrap_or_else(|| panic!("no metric named {name:?}"))
+    }
+
+    /// Column index of the metric `name`, if recorded.
+    pub(crate) fn column_opt(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
     }
 
     /// (t, metric) pairs of the kept rows.

@@ -15,7 +15,7 @@ use nalgebra::DMatrix;
 use serde::Deserialize;
 
 /// Which learning rule a multilayer net follows.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum MultiRule {
     /// The slides' learning equations as printed: E_k = W_k E_{k-1}.

@@ -39,6 +39,8 @@ pub enum Experiment {
     Learning(LearningConfig),
     /// `kind = "landscape"`.
     Landscape(LandscapeConfig),
+    /// `kind = "learning"` with a multilayer net, rule or image data.
+    Multilayer(MultilayerConfig),
 }
 
 impl Experiment {
@@ -48,6 +50,7 @@ impl Experiment {
             Experiment::Perceptron(_) => KindName::Perceptron,
             Experiment::Learning(_) => KindName::Learning,
             Experiment::Landscape(_) => KindName::Landscape,
+            Experiment::Multilayer(_) => KindName::Learning,
         }
     }
 
@@ -57,6 +60,7 @@ impl Experiment {
             Experiment::Perceptron(c) => &c.name,
             Experiment::Learning(c) => &c.name,
             Experiment::Landscape(c) => &c.name,
+            Experiment::Multilayer(c) => &c.name,
         }
     }
 
@@ -66,6 +70,7 @@ impl Experiment {
             Experiment::Perceptron(c) => c.seed,
             Experiment::Learning(c) => c.seed,
             Experiment::Landscape(c) => c.seed,
+            Experiment::Multilayer(c) => c.seed,
         }
     }
 
@@ -75,6 +80,7 @@ impl Experiment {
             Experiment::Perceptron(c) => c.solver.as_ref(),
             Experiment::Learning(c) => c.solver.as_ref(),
             Experiment::Landscape(c) => c.solver.as_ref(),
+            Experiment::Multilayer(c) => c.solver.as_ref(),
         }
     }
 }
@@ -470,3 +476,5 @@ pub(super) struct Head {
 
 mod learning;
 pub use learning::*;
+mod multilayer;
+pub use multilayer::*;

@@ -446,4 +446,5 @@ pub fn missing_data<'a>(at: &Origin, data: Option<&'a DataSection>) -> Result<&'
 }
 
 mod learning;
+mod multilayer;
 pub use learning::held_rule;

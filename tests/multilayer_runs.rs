@@ -1,0 +1,177 @@
+//! Multilayer learning runs end to end: the config contract (layers, data, rule,
+//! mode), the outputs scripts rely on, a gradient flow that never climbs, and bad
+//! input that names its field.
+
+use lmser::experiment::{RunOptions, run_file};
+use std::path::{Path, PathBuf};
+
+fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
+    let p = dir.join(name);
+    std::fs::write(&p, text).unwrap();
+    p
+}
+
+fn run(config: &Path, out: &Path) -> lmser::Result<lmser::experiment::RunReport> {
+    run_file(
+        config,
+        &RunOptions {
+            out: Some(out.to_path_buf()),
+            quiet: true,
+            force: true,
+            ..RunOptions::default()
+        },
+    )
+}
+
+fn column(csv: &Path, name: &str) -> Vec<f64> {
+    let mut r = csv::Reader::from_path(csv).unwrap();
+    let i = r.headers().unwrap().iter().position(|h| h == name).unwrap();
+    r.records()
+        .map(|rec| rec.unwrap()[i].parse().unwrap())
+        .collect()
+}
+
+/// 30 samples in [0,1]^6 written to x.csv.
+fn samples(dir: &Path) {
+    let rows: Vec<String> = (0..30)
+        .map(|i| {
+            (0..6)
+                .map(|j| format!("{}", ((i * 7 + j * 3) % 11) as f64 / 10.0))
+                .collect::<Vec<_>>()
+                .join(",")
+        })
+        .collect();
+    write(dir, "x.csv", &(rows.join("\n") + "\n"));
+}
+
+/// Under rule = "lmser-exact" the averaged mode is the gradient flow of J, so J never
+/// rises between outputs. The solver (rtol 1e-9) moves J by ~1e-9 relative per step,
+/// so a rise above 1e-8 J would be a real climb.
+#[test]
+fn exact_averaged_flow_never_raises_j() {
+    let dir = tempfile::tempdir().unwrap();
+    samples(dir.path());
+    let cfg = write(
+        dir.path(),
+        "c.toml",
+        r#"
+name = "exact-flow"
+kind = "learning"
+seed = 3
+[network]
+layers = [6, 4, 3]
+[data]
+samples = "x.csv"
+[init]
+scale = 2.0
+[learning]
+rule = "lmser-exact"
+t_end = 20.0
+[solver]
+rtol = 1e-9
+atol = 1e-12
+"#,
+    );
+    run(&cfg, &dir.path().join("out")).unwrap();
+    let j = column(&dir.path().join("out/trajectory.csv"), "J");
+    assert!(j.len() > 50);
+    for w in j.windows(2) {
+        assert!(
+            w[1] <= w[0] + 1e-8 * w[0],
+            "J rose from {} to {}",
+            w[0],
+            w[1]
+        );
+    }
+    assert!(
+        j[j.len() - 1] < 0.5 * j[0],
+        "J did not fall: {} -> {}",
+        j[0],
+        j[j.len() - 1]
+    );
+    let cos = column(&dir.path().join("out/trajectory.csv"), "cos_exact");
+    assert!(cos.iter().all(|c| (-1.0..=1.0 + 1e-12).contains(c)));
+}
+
+/// The digits, three layers, supervised minibatch steps: the columns of the
+/// contract, one weight file per layer with n_k rows, and the same numbers again for
+/// the same seed.
+#[test]
+fn digits_run_writes_the_contract_and_repeats_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "c.toml",
+        r#"
+name = "digits"
+kind = "learning"
+seed = 5
+[network]
+layers = [64, 20, 10]
+[data]
+dataset = "digits"
+n_train = 300
+[learning]
+mode = "stochastic"
+supervised = true
+eta = 0.1
+batch = 16
+t_end = 20.0
+[solver]
+output_dt = 2.0
+"#,
+    );
+    run(&cfg, &dir.path().join("a")).unwrap();
+    run(&cfg, &dir.path().join("b")).unwrap();
+    let a = std::fs::read_to_string(dir.path().join("a/trajectory.csv")).unwrap();
+    assert_eq!(
+        a.lines().next().unwrap(),
+        "t,J,grad_norm,cos_exact,accuracy,J_test,accuracy_test"
+    );
+    assert_eq!(
+        a,
+        std::fs::read_to_string(dir.path().join("b/trajectory.csv")).unwrap()
+    );
+    for (k, rows, cols) in [(1, 20, 64), (2, 10, 20)] {
+        let w = lmser::io::files::read_matrix(&dir.path().join(format!("a/W{k}.csv"))).unwrap();
+        assert_eq!(w.shape(), (rows, cols), "W{k}.csv");
+    }
+    let acc = column(&dir.path().join("a/trajectory.csv"), "accuracy");
+    assert!(
+        acc[acc.len() - 1] > acc[0] + 0.05,
+        "supervised steps did not raise accuracy: {acc:?}"
+    );
+}
+
+#[test]
+fn bad_multilayer_input_names_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = |data: &str, layers: &str| {
+        format!(
+            "name = \"bad\"\nkind = \"learning\"\n[network]\nlayers = {layers}\n[data]\n{data}\n[learning]\nt_end = 1.0\n"
+        )
+    };
+    let cases = [
+        (base("dataset = \"digits\"", "[60, 8, 4]"), "network.layers"),
+        (base("images = \"none.gz\"", "[784, 8, 4]"), "data.labels"),
+        (
+            base(
+                "images = \"none.gz\"\nlabels = \"none-labels.gz\"",
+                "[784, 8, 4]",
+            ),
+            "none.gz",
+        ),
+        (
+            base("dataset = \"digits\"\nsamples = \"x.csv\"", "[64, 8, 4]"),
+            "data",
+        ),
+        (base("dataset = \"mnist\"", "[64, 8, 4]"), "digits"),
+    ];
+    for (text, needle) in cases {
+        let cfg = write(dir.path(), "c.toml", &text);
+        let err = run(&cfg, &dir.path().join("out")).unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        assert!(err.to_string().contains(needle), "{needle:?} not in: {err}");
+        assert_eq!(err.to_string().lines().count(), 1, "{err}");
+    }
+}
