@@ -63,6 +63,14 @@ pub trait TableModel: Send {
     fn scores(&self, _x: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         None
     }
+    /// True when the training schedule depends on the iteration budget given to the
+    /// factory (greedy layer-wise stacks): the runner then trains a fresh model for
+    /// every checkpoint and curve point, with that count as the budget, so a row at N
+    /// iterations is a model given N iterations. Default false: one run, measured as
+    /// it goes.
+    fn budgeted(&self) -> bool {
+        false
+    }
 }
 
 /// The logistic function `1 / (1 + exp(-u))`.

@@ -91,8 +91,10 @@ impl Rbm {
 /// layers: iteration t (0-based) trains layer `floor(t K / N)` by one CD-k update on
 /// the mean-field codes of the minibatch through the layers below; iterations past N
 /// keep training the top layer. No fine-tuning. Reconstruction: mean-field up-pass to
-/// the top, then mean-field down-pass to the visible layer. At a checkpoint before N
-/// the layers above the current one are still at their initial weights.
+/// the top, then mean-field down-pass to the visible layer. Its schedule depends on N,
+/// so it is [`TableModel::budgeted`]: the table trains a fresh stack for each
+/// checkpoint (within one run, before N the layers above the current one would still
+/// be at their initial weights).
 #[derive(Debug, Clone)]
 pub struct RbmStack {
     rbms: Vec<Rbm>,
@@ -153,6 +155,10 @@ impl TableModel for RbmStack {
         let rbm = &mut self.rbms[l];
         opt.apply(3 * l, &mut [&mut rbm.w, &mut rbm.b, &mut rbm.c], &dirs);
         self.iter += 1;
+    }
+
+    fn budgeted(&self) -> bool {
+        true
     }
 
     fn reconstruct(&self, x: &DMatrix<f64>) -> DMatrix<f64> {

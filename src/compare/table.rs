@@ -13,7 +13,9 @@
 //! accuracy (the model's own scores if it has them, else the ridge readout
 //! [`Readout`] fitted on the train codes), and the training wall time so far
 //! (evaluation excluded). A learning curve records the test error at about 30
-//! log-spaced iteration counts.
+//! log-spaced iteration counts. Models whose schedule depends on the budget (the
+//! greedy [`RbmStack`]) are trained afresh for each checkpoint and curve point, with
+//! that count as the budget ([`TableModel::budgeted`]).
 
 use super::{
     Autoencoder, BiAutoencoder, Optimizer, OptimizerSpec, RbmStack, Readout, TableModel, accuracy,
@@ -274,7 +276,55 @@ fn accuracies(m: &dyn TableModel, train: &Split, test: &Split, classes: usize) -
     }
 }
 
-/// One run: model `name` with seed `seed`, to the last checkpoint.
+/// A model in training: its optimizer, minibatch stream, iterations and training
+/// wall time so far.
+struct Run {
+    model: Box<dyn TableModel>,
+    opt: Optimizer,
+    batches: Batches,
+    t: usize,
+    wall: f64,
+}
+
+impl Run {
+    /// A fresh model `name` of seed `seed` with iteration budget `budget`.
+    fn start(
+        name: &str,
+        seed: u64,
+        budget: usize,
+        n: usize,
+        spec: &TableSpec,
+        factory: &ModelFactory,
+    ) -> Result<Run> {
+        Ok(Run {
+            model: factory(name, &spec.sizes, seed, budget)?,
+            opt: Optimizer::new(spec.optimizer),
+            batches: Batches::new(n, spec.batch, seed),
+            t: 0,
+            wall: 0.0,
+        })
+    }
+
+    /// Trains until `stop` iterations.
+    fn advance(&mut self, stop: usize, train: &Split, classes: usize) {
+        let start = Instant::now();
+        while self.t < stop {
+            let idx = self.batches.next();
+            let x = train.x.select_columns(idx);
+            let labels: Vec<usize> = idx.iter().map(|&j| train.labels[j]).collect();
+            self.model
+                .step(&x, &one_hot(&labels, classes), &mut self.opt);
+            self.t += 1;
+        }
+        self.wall += start.elapsed().as_secs_f64();
+    }
+}
+
+/// One run: model `name` with seed `seed`, to the last checkpoint, measured at every
+/// checkpoint and curve point. A model whose schedule depends on its budget
+/// ([`TableModel::budgeted`]) is trained afresh for every such point with that point
+/// as its budget (same seed, same minibatches), so each row is a model GIVEN that
+/// many iterations.
 fn run_one(
     name: &str,
     seed: u64,
@@ -284,26 +334,25 @@ fn run_one(
     factory: &ModelFactory,
 ) -> Result<TableOutput> {
     let last = *spec.checkpoints.last().expect("checked");
-    let mut model = factory(name, &spec.sizes, seed, last)?;
-    let mut opt = Optimizer::new(spec.optimizer);
-    let mut batches = Batches::new(train.x.ncols(), spec.batch, seed);
+    let n = train.x.ncols();
+    let mut run = Run::start(name, seed, last, n, spec, factory)?;
+    let budgeted = run.model.budgeted();
     let curve = curve_iterations(last, spec.curve_points);
     let mut stops: Vec<usize> = curve.iter().chain(&spec.checkpoints).copied().collect();
     stops.sort_unstable();
     stops.dedup();
-    let (mut t, mut wall) = (0, 0.0);
     let mut out = TableOutput::default();
     for stop in stops {
-        let start = Instant::now();
-        while t < stop {
-            let idx = batches.next();
-            let x = train.x.select_columns(idx);
-            let labels: Vec<usize> = idx.iter().map(|&j| train.labels[j]).collect();
-            model.step(&x, &one_hot(&labels, spec.classes), &mut opt);
-            t += 1;
-        }
-        wall += start.elapsed().as_secs_f64();
-        let test_err = recon_error(model.as_ref(), &test.x);
+        let mut fresh;
+        let r = if budgeted && stop < last {
+            fresh = Run::start(name, seed, stop, n, spec, factory)?;
+            &mut fresh
+        } else {
+            &mut run
+        };
+        r.advance(stop, train, spec.classes);
+        let model = r.model.as_ref();
+        let test_err = recon_error(model, &test.x);
         if curve.contains(&stop) {
             out.curves.push(CurvePoint {
                 model: name.to_string(),
@@ -313,17 +362,16 @@ fn run_one(
             });
         }
         if spec.checkpoints.contains(&stop) {
-            let (accuracy_train, accuracy_test) =
-                accuracies(model.as_ref(), train, test, spec.classes);
+            let (accuracy_train, accuracy_test) = accuracies(model, train, test, spec.classes);
             out.rows.push(Row {
                 model: name.to_string(),
                 iterations: stop,
                 seed,
-                recon_error_train: recon_error(model.as_ref(), &train.x),
+                recon_error_train: recon_error(model, &train.x),
                 recon_error_test: test_err,
                 accuracy_train,
                 accuracy_test,
-                wall_s: wall,
+                wall_s: r.wall,
             });
         }
     }

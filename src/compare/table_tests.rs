@@ -132,3 +132,38 @@ fn curve_iterations_are_log_spaced_and_end_at_the_budget() {
     assert_eq!((c[0], *c.last().unwrap()), (1, 20000));
     assert!(c.len() >= 25 && c.windows(2).all(|w| w[0] < w[1]));
 }
+
+/// A budgeted model (the greedy RBM stack) gets a fresh run per checkpoint: its row at
+/// 10 iterations of a [10, 50] table is the row of a table that stops at 10. The
+/// autoencoder's row at 10 is the state of its one run, which the curve shares.
+#[test]
+fn budgeted_models_are_trained_afresh_per_checkpoint() {
+    let (train, test) = (synthetic(60, 1), synthetic(30, 2));
+    let mut s = spec();
+    s.seeds = vec![3];
+    let full = run_table(&train, &test, &s, &baseline_model).unwrap();
+    s.checkpoints = vec![10];
+    let short = run_table(&train, &test, &s, &baseline_model).unwrap();
+    let row = |o: &TableOutput, m: &str| {
+        let r = o
+            .rows
+            .iter()
+            .find(|r| r.model == m && r.iterations == 10)
+            .unwrap();
+        (r.recon_error_train, r.recon_error_test, r.accuracy_test)
+    };
+    for m in BASELINES {
+        assert_eq!(row(&full, m), row(&short, m), "{m}");
+    }
+    let c = full
+        .curves
+        .iter()
+        .find(|c| c.model == "autoencoder" && c.iterations == 50)
+        .unwrap();
+    assert_eq!(c.recon_error_test, full.rows[1].recon_error_test);
+    assert!(
+        baseline_model("rbm-stack", &[4, 2], 1, 10)
+            .unwrap()
+            .budgeted()
+    );
+}
