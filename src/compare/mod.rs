@@ -30,8 +30,8 @@ pub use optim::{Method, Optimizer, OptimizerSpec};
 pub use rbm::{Rbm, RbmStack};
 pub use readout::{Readout, accuracy};
 pub use table::{
-    BASELINES, CurvePoint, ModelFactory, Row, Split, TableOutput, TableSpec, baseline_model,
-    run_table, summary_table, write_outputs,
+    BASELINES, CURVE_COLUMNS, CurvePoint, ModelFactory, Row, Split, TABLE_COLUMNS, TableOutput,
+    TableSpec, baseline_model, curve_iterations, run_table, summary_table, write_outputs,
 };
 
 use nalgebra::DMatrix;

@@ -141,7 +141,8 @@ pub struct Row {
     pub accuracy_train: f64,
     /// Accuracy on the test set (NaN if the readout could not be fitted).
     pub accuracy_test: f64,
-    /// Training wall time so far, seconds.
+    /// Training wall time so far, seconds (evaluation excluded; for a budgeted model,
+    /// the time of the fresh run that produced this row).
     pub wall_s: f64,
 }
 
