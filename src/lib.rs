@@ -14,6 +14,7 @@
 //! - [`data`]: input distributions and seeded random streams;
 //! - [`io`]: configs, CSV files, run directories, plots;
 //! - [`experiment`]: configs turned into runs (one module per kind);
+//! - [`compare`]: the reconstruction-error table: baselines (autoencoders, RBM stacks), one optimizer, the runner;
 //! - [`check`]: `lmser check`, numerical checks of every claim;
 //! - [`sweep`]: a config run over a grid of values (`lmser sweep`, `lmser merge`).
 
@@ -21,6 +22,7 @@
 
 pub mod analysis;
 pub mod check;
+pub mod compare;
 pub mod data;
 pub mod dynamics;
 pub mod error;

@@ -54,6 +54,10 @@ const RUN_FILES: &[&str] = &[
     "learning",
     "overlaps",
     "alignment",
+    // The comparison table (crate::compare).
+    "table",
+    "curves",
+    "learning_curves",
 ];
 
 /// True for a file name that a run writes.
