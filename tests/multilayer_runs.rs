@@ -175,3 +175,45 @@ fn bad_multilayer_input_names_the_field() {
         assert_eq!(err.to_string().lines().count(), 1, "{err}");
     }
 }
+
+/// `kind = "comparison"` writes the table the README quotes: the columns of the
+/// contract, one row per model, checkpoint and seed.
+#[test]
+fn comparison_writes_table_csv_with_the_contract_columns() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = write(
+        dir.path(),
+        "c.toml",
+        r#"
+name = "table"
+kind = "comparison"
+[network]
+layers = [64, 12, 10]
+[data]
+dataset = "digits"
+[comparison]
+models = ["autoencoder", "unsup-lmser", "sup-lmser", "skip-lmser"]
+seeds = [1, 2]
+checkpoints = [5, 20]
+"#,
+    );
+    run(&cfg, &dir.path().join("out")).unwrap();
+    let table = std::fs::read_to_string(dir.path().join("out/table.csv")).unwrap();
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "model,iterations,seed,recon_error_train,recon_error_test,accuracy_train,accuracy_test,wall_s"
+    );
+    assert_eq!(lines.count(), 4 * 2 * 2);
+    assert!(dir.path().join("out/learning_curves.png").exists());
+    let bad = write(
+        dir.path(),
+        "bad.toml",
+        "name = \"t\"\nkind = \"comparison\"\n[network]\nlayers = [64, 8]\n[data]\ndataset = \"digits\"\n[comparison]\nmodels = [\"vae\"]\n",
+    );
+    let err = run(&bad, &dir.path().join("bad")).unwrap_err();
+    assert!(
+        err.to_string().contains("comparison.models") && err.to_string().contains("skip-lmser"),
+        "{err}"
+    );
+}

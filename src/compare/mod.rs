@@ -20,18 +20,21 @@
 //! Salakhutdinov 2006, without fine-tuning).
 
 mod autoencoder;
+mod lmser;
 pub mod optim;
 mod rbm;
 pub mod readout;
 pub mod table;
 
 pub use autoencoder::{Autoencoder, BiAutoencoder};
+pub use lmser::{LmserModel, SkipLmser};
 pub use optim::{Method, Optimizer, OptimizerSpec};
 pub use rbm::{Rbm, RbmStack};
 pub use readout::{Readout, accuracy};
 pub use table::{
-    BASELINES, CURVE_COLUMNS, CurvePoint, ModelFactory, Row, Split, TABLE_COLUMNS, TableOutput,
-    TableSpec, baseline_model, curve_iterations, run_table, summary_table, write_outputs,
+    BASELINES, CURVE_COLUMNS, CurvePoint, MODELS, ModelFactory, Row, Split, TABLE_COLUMNS,
+    TableOutput, TableSpec, baseline_model, curve_iterations, run_table, summary_table,
+    table_model, write_outputs,
 };
 
 use nalgebra::DMatrix;

@@ -46,6 +46,31 @@ pub const CURVE_COLUMNS: [&str; 4] = ["model", "seed", "iterations", "recon_erro
 /// The models of [`baseline_model`].
 pub const BASELINES: &[&str] = &[Autoencoder::NAME, BiAutoencoder::NAME, RbmStack::NAME];
 
+/// Every model of the table: the baselines and the LMSER models.
+pub const MODELS: &[&str] = &[
+    Autoencoder::NAME,
+    BiAutoencoder::NAME,
+    RbmStack::NAME,
+    super::LmserModel::UNSUPERVISED,
+    super::LmserModel::SUPERVISED,
+    super::SkipLmser::NAME,
+];
+
+/// The factory of every model in [`MODELS`].
+pub fn table_model(
+    name: &str,
+    sizes: &[usize],
+    seed: u64,
+    budget: usize,
+) -> Result<Box<dyn TableModel>> {
+    Ok(match name {
+        super::LmserModel::UNSUPERVISED => Box::new(super::LmserModel::new(sizes, seed, false)),
+        super::LmserModel::SUPERVISED => Box::new(super::LmserModel::new(sizes, seed, true)),
+        super::SkipLmser::NAME => Box::new(super::SkipLmser::new(sizes, seed)),
+        _ => return baseline_model(name, sizes, seed, budget),
+    })
+}
+
 /// Builds a model from its table name, layer sizes `[n0, ..., nK]`, seed and the
 /// iteration budget of the run (the last checkpoint; only schedules that depend on it,
 /// like the greedy [`RbmStack`], use it).
@@ -67,10 +92,7 @@ pub fn baseline_model(
             return Err(Error::config(
                 "compare::baseline_model",
                 "models",
-                format!(
-                    "unknown model '{name}'; valid names: {}",
-                    BASELINES.join(", ")
-                ),
+                format!("unknown model '{name}'; valid names: {}", MODELS.join(", ")),
             ));
         }
     })

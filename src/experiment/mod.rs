@@ -7,6 +7,7 @@
 //! `diverged`, `solver-failed`, `interrupted`) when the run ends.
 
 mod build;
+pub mod comparison;
 pub mod landscape;
 pub mod learning;
 pub mod multilayer;
@@ -80,6 +81,7 @@ pub fn run(cfg: &Config, opts: &RunOptions) -> Result<RunReport> {
         Experiment::Learning(_) => execute::<learning::Learning>(cfg, opts),
         Experiment::Landscape(_) => execute::<landscape::Landscape>(cfg, opts),
         Experiment::Multilayer(_) => execute::<multilayer::Multilayer>(cfg, opts),
+        Experiment::Comparison(_) => execute::<comparison::Comparison>(cfg, opts),
     }
 }
 
@@ -91,6 +93,7 @@ pub fn validate(cfg: &Config) -> Result<()> {
         Experiment::Learning(_) => learning::Learning::spec(cfg).map(drop),
         Experiment::Landscape(_) => landscape::Landscape::spec(cfg).map(drop),
         Experiment::Multilayer(_) => multilayer::Multilayer::spec(cfg).map(drop),
+        Experiment::Comparison(_) => comparison::Comparison::spec(cfg).map(drop),
     }
 }
 

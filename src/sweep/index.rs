@@ -15,6 +15,7 @@ pub fn metric_names(kind: KindName) -> &'static [&'static str] {
     match kind {
         KindName::Perceptron => &["t", "E", "E_printed", "dE_dt", "dz_norm"],
         KindName::Learning => &["t", "J", "grad_norm", "subspace_error", "orth_error"],
+        KindName::Comparison => &[],
         KindName::Landscape => &[
             "critical_sets",
             "saddles",

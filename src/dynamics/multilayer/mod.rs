@@ -16,8 +16,7 @@ pub use settle::{SettleOptions, Settled, settle};
 use crate::model::activation::Activation;
 use nalgebra::DMatrix;
 
-/// The units of a K-layer net: one activation per layer 1..K, and an optional
-/// supervised target for the top layer.
+/// The units of a K-layer net: one activation per layer 1..K.
 #[derive(Debug, Clone)]
 pub struct Stack {
     /// Activation of layer k at index k-1.
@@ -44,14 +43,14 @@ impl Stack {
 }
 
 /// s applied entrywise to a layer's pre-activations (row j is unit j).
-pub(crate) fn apply_s(act: &Activation, a: &DMatrix<f64>) -> DMatrix<f64> {
+pub fn apply_s(act: &Activation, a: &DMatrix<f64>) -> DMatrix<f64> {
     let mut out = a.clone();
     map_rows(act, &mut out, |act, j, v| act.s(j, v));
     out
 }
 
 /// s' applied entrywise to a layer's pre-activations.
-pub(crate) fn apply_ds(act: &Activation, a: &DMatrix<f64>) -> DMatrix<f64> {
+pub fn apply_ds(act: &Activation, a: &DMatrix<f64>) -> DMatrix<f64> {
     let mut out = a.clone();
     map_rows(act, &mut out, |act, j, v| act.ds(j, v));
     out

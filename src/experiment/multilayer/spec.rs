@@ -5,7 +5,8 @@ use crate::data::Images;
 use crate::dynamics::multilayer::{MultiRule, Stack};
 use crate::error::Result;
 use crate::io::config::{
-    ActivationName, Builtin, Config, Experiment, KindName, MultilayerConfig, MultilayerMode, Origin,
+    ActivationName, Builtin, Config, Experiment, KindName, MultilayerConfig, MultilayerData,
+    MultilayerMode, Origin,
 };
 use crate::model::activation::Activation;
 use crate::solver::SolverOptions;
@@ -104,7 +105,7 @@ impl MultilayerSpec {
         let at = cfg.origin();
         c.validate(at)?;
         let layers = &c.network.layers;
-        let (train, test, image_shape) = samples(c, at)?;
+        let (train, test, image_shape) = samples(&c.data, c.seed, at)?;
         if train.x.nrows() != layers[0] {
             return Err(at.err(
                 "network.layers",
@@ -179,11 +180,10 @@ fn stack(c: &MultilayerConfig) -> Stack {
     }
 }
 
-type Split = (SampleSet, Option<SampleSet>, Option<(usize, usize)>);
+pub(crate) type Split = (SampleSet, Option<SampleSet>, Option<(usize, usize)>);
 
 /// The train and test sets: images split by the seed, or CSV samples.
-fn samples(c: &MultilayerConfig, at: &Origin) -> Result<Split> {
-    let d = &c.data;
+pub(crate) fn samples(d: &MultilayerData, seed: u64, at: &Origin) -> Result<Split> {
     let images = match (&d.dataset, &d.images, &d.labels) {
         (Some(Builtin::Digits), _, _) => Some(Images::digits()?),
         (None, Some(im), Some(lb)) => Some(Images::from_idx(&at.path(im), &at.path(lb))?),
@@ -191,7 +191,7 @@ fn samples(c: &MultilayerConfig, at: &Origin) -> Result<Split> {
     };
     let (mut train, test, shape) = match images {
         Some(images) => {
-            let (tr, te) = images.split(d.test_fraction.unwrap_or(0.2), c.seed)?;
+            let (tr, te) = images.split(d.test_fraction.unwrap_or(0.2), seed)?;
             let test = (!te.is_empty()).then(|| SampleSet::from_images(&te));
             (
                 SampleSet::from_images(&tr),

@@ -227,6 +227,7 @@ fn parse_kind(text: &str, shown: &str, kind: KindName) -> Result<Experiment> {
     Ok(match kind {
         KindName::Perceptron => Experiment::Perceptron(read(text, shown, kind, None)?),
         KindName::Landscape => Experiment::Landscape(read(text, shown, kind, None)?),
+        KindName::Comparison => Experiment::Comparison(read(text, shown, kind, None)?),
         KindName::Learning if read::<Route>(text, shown, kind, None)?.multilayer() => {
             Experiment::Multilayer(read(text, shown, kind, None)?)
         }

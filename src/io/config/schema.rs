@@ -17,6 +17,8 @@ pub enum KindName {
     Learning,
     /// Critical sets of the one-layer landscape (Theorem 2).
     Landscape,
+    /// The slides' table: LMSER against autoencoders and RBMs on images.
+    Comparison,
 }
 
 impl KindName {
@@ -26,6 +28,7 @@ impl KindName {
             KindName::Perceptron => "perceptron",
             KindName::Learning => "learning",
             KindName::Landscape => "landscape",
+            KindName::Comparison => "comparison",
         }
     }
 }
@@ -41,6 +44,8 @@ pub enum Experiment {
     Landscape(LandscapeConfig),
     /// `kind = "learning"` with a multilayer net, rule or image data.
     Multilayer(MultilayerConfig),
+    /// `kind = "comparison"`.
+    Comparison(ComparisonConfig),
 }
 
 impl Experiment {
@@ -51,6 +56,7 @@ impl Experiment {
             Experiment::Learning(_) => KindName::Learning,
             Experiment::Landscape(_) => KindName::Landscape,
             Experiment::Multilayer(_) => KindName::Learning,
+            Experiment::Comparison(_) => KindName::Comparison,
         }
     }
 
@@ -61,6 +67,7 @@ impl Experiment {
             Experiment::Learning(c) => &c.name,
             Experiment::Landscape(c) => &c.name,
             Experiment::Multilayer(c) => &c.name,
+            Experiment::Comparison(c) => &c.name,
         }
     }
 
@@ -71,6 +78,7 @@ impl Experiment {
             Experiment::Learning(c) => c.seed,
             Experiment::Landscape(c) => c.seed,
             Experiment::Multilayer(c) => c.seed,
+            Experiment::Comparison(c) => c.seed,
         }
     }
 
@@ -81,6 +89,7 @@ impl Experiment {
             Experiment::Learning(c) => c.solver.as_ref(),
             Experiment::Landscape(c) => c.solver.as_ref(),
             Experiment::Multilayer(c) => c.solver.as_ref(),
+            Experiment::Comparison(_) => None,
         }
     }
 }

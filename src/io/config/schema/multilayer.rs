@@ -165,3 +165,50 @@ impl Route {
             || self.data.images.is_some()
     }
 }
+
+/// `kind = "comparison"`: the slides' table, every model on the same data, layer
+/// sizes, minibatches and optimizer.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonConfig {
+    /// Run name (output goes to `runs/<name>/` by default).
+    pub name: String,
+    /// `"comparison"`.
+    pub kind: KindName,
+    /// Seed of the train/test split.
+    #[serde(default)]
+    pub seed: u64,
+    /// Free text echoed in the summary.
+    pub description: Option<String>,
+    /// `[network]`: `layers` only (every model has logistic units).
+    pub network: ComparisonNetwork,
+    /// `[data]`: labelled images (`dataset` or `images` + `labels`).
+    pub data: MultilayerData,
+    /// `[comparison]`: models, seeds, budget.
+    #[serde(default)]
+    pub comparison: ComparisonSection,
+}
+
+/// `[network]` of a comparison.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonNetwork {
+    /// Layer sizes n_0 (input), n_1, ..., n_K, the same for every model.
+    pub layers: Vec<usize>,
+}
+
+/// `[comparison]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ComparisonSection {
+    /// Table names of the models (default all six).
+    pub models: Option<Vec<String>>,
+    /// Seeds of the model runs (default [1, 2, 3]).
+    pub seeds: Option<Vec<u64>>,
+    /// Iteration counts measured (default [500, 5000, 20000]).
+    pub checkpoints: Option<Vec<usize>>,
+    /// Minibatch size (default 32).
+    pub batch: Option<usize>,
+    /// Adam's step size (default 1e-3).
+    pub eta: Option<f64>,
+}
