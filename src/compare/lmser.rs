@@ -67,6 +67,11 @@ impl LmserModel {
         &self.w
     }
 
+    /// The units of layers 1..K.
+    pub fn stack(&self) -> &Stack {
+        &self.stack
+    }
+
     fn settled_top(&self, x: &DMatrix<f64>) -> Option<DMatrix<f64>> {
         settle(&self.stack, &self.w, x, SettleOptions::default())
             .ok()

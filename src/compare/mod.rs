@@ -24,6 +24,7 @@ mod lmser;
 pub mod optim;
 mod rbm;
 pub mod readout;
+pub mod recall;
 pub mod table;
 
 pub use autoencoder::{Autoencoder, BiAutoencoder};
@@ -34,7 +35,7 @@ pub use readout::{Readout, accuracy};
 pub use table::{
     BASELINES, CURVE_COLUMNS, CurvePoint, MODELS, ModelFactory, Row, Split, TABLE_COLUMNS,
     TableOutput, TableSpec, baseline_model, curve_iterations, run_table, summary_table,
-    table_model, write_outputs,
+    table_model, train_model, write_outputs,
 };
 
 use nalgebra::DMatrix;

@@ -283,6 +283,25 @@ impl Batches {
     }
 }
 
+/// Trains `model` for `iterations` minibatches of `spec.batch` drawn as the table
+/// draws them for `seed`, with a fresh optimizer of `spec`.
+pub fn train_model(
+    model: &mut dyn TableModel,
+    seed: u64,
+    iterations: usize,
+    train: &Split,
+    spec: &TableSpec,
+) {
+    let mut opt = Optimizer::new(spec.optimizer);
+    let mut batches = Batches::new(train.x.ncols(), spec.batch, seed);
+    for _ in 0..iterations {
+        let idx = batches.next();
+        let x = train.x.select_columns(idx);
+        let labels: Vec<usize> = idx.iter().map(|&j| train.labels[j]).collect();
+        model.step(&x, &one_hot(&labels, spec.classes), &mut opt);
+    }
+}
+
 /// Accuracies on train and test: the model's own scores, else the ridge readout of
 /// its codes fitted on the train set (NaN if that fails, e.g. non-finite codes).
 fn accuracies(m: &dyn TableModel, train: &Split, test: &Split, classes: usize) -> (f64, f64) {

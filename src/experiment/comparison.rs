@@ -5,6 +5,7 @@
 //! `summary.json`.
 
 use super::{Kind, Run, RunOptions};
+use crate::compare::recall::recall_modes;
 use crate::compare::{
     MODELS, OptimizerSpec, Split, TableSpec, run_table, summary_table, table_model, write_outputs,
 };
@@ -20,6 +21,7 @@ pub struct ComparisonSpec {
     train: Split,
     test: Split,
     table: TableSpec,
+    side: Option<(usize, usize)>,
 }
 
 fn split(set: SampleSet) -> Split {
@@ -91,7 +93,8 @@ impl Kind for Comparison {
         };
         let mut table = validate(c, cfg)?;
         let at = cfg.origin();
-        let (train, test, _) = crate::experiment::multilayer::spec::samples(&c.data, c.seed, at)?;
+        let (train, test, side) =
+            crate::experiment::multilayer::spec::samples(&c.data, c.seed, at)?;
         let test = test.ok_or_else(|| {
             at.err(
                 "data.test_fraction",
@@ -114,6 +117,7 @@ impl Kind for Comparison {
             train: split(train),
             test: split(test),
             table,
+            side,
         })
     }
 
@@ -125,6 +129,58 @@ impl Kind for Comparison {
         for line in markdown.lines() {
             run.say(format!("  {line}"));
         }
+        let t = &spec.table;
+        if let (Some(side), true) = (spec.side, t.models.iter().any(|m| m == "sup-lmser")) {
+            let last = *t.checkpoints.last().expect("validated");
+            let mut reports = Vec::new();
+            for (i, &seed) in t.seeds.iter().enumerate() {
+                let grids = (i == 0).then(|| run.dir().path().to_path_buf());
+                reports.push(recall_modes(
+                    &spec.train,
+                    &spec.test,
+                    t,
+                    last,
+                    seed,
+                    side,
+                    grids.as_deref(),
+                )?);
+            }
+            let diffs: Vec<f64> = reports
+                .iter()
+                .map(|r| r.noisy_accuracy_settled - r.noisy_accuracy_feedforward)
+                .collect();
+            let (m, sd) = mean_sd(&diffs);
+            let (a, b) = (
+                mean_sd(
+                    &reports
+                        .iter()
+                        .map(|r| r.association_error)
+                        .collect::<Vec<_>>(),
+                )
+                .0,
+                mean_sd(
+                    &reports
+                        .iter()
+                        .map(|r| r.mean_image_error)
+                        .collect::<Vec<_>>(),
+                )
+                .0,
+            );
+            run.say(format!("  association recall: hidden-half MSE {a:.4} (mean image {b:.4}); attention: noisy accuracy settled - feed-forward = {m:+.4} ± {sd:.4}"));
+            run.set("recall", &reports);
+        }
         Ok(())
     }
+}
+
+/// Mean and sample standard deviation.
+fn mean_sd(v: &[f64]) -> (f64, f64) {
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let var = if v.len() > 1 {
+        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
+    } else {
+        0.0
+    };
+    (m, var.sqrt())
 }

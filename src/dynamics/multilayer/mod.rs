@@ -11,7 +11,7 @@ mod rules;
 mod settle;
 
 pub use rules::{Gradients, MultiRule, cosine, reconstruction_error, update};
-pub use settle::{SettleOptions, Settled, settle};
+pub use settle::{Clamp, SettleOptions, Settled, settle, settle_clamped};
 
 use crate::model::activation::Activation;
 use nalgebra::DMatrix;

@@ -67,6 +67,79 @@ pub(crate) fn drive(w: &[DMatrix<f64>], z: &[DMatrix<f64>], k: usize) -> DMatrix
     a
 }
 
+/// What is held during settling besides the clamped input: input units set free (they
+/// then follow the top-down signal, z_0 = clip(W_1^T z_1) to the pixel range [0, 1],
+/// starting from their value in x), and the top layer's first rows clamped (e.g. to a
+/// one-hot label).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Clamp<'a> {
+    /// One flag per input unit: true = free.
+    pub free_input: Option<&'a [bool]>,
+    /// The first rows of layer K held at these values (c x B).
+    pub top: Option<&'a DMatrix<f64>>,
+}
+
+/// Settles with some input units free and the top partly clamped (recall and
+/// generation, docs/theory.md §10.6); the same sweeps as [`settle`], each followed by
+/// the free input units.
+pub fn settle_clamped(
+    stack: &Stack,
+    w: &[DMatrix<f64>],
+    x: &DMatrix<f64>,
+    clamp: Clamp,
+    opts: SettleOptions,
+) -> Result<Settled> {
+    let depth = stack.depth();
+    let mut z = feedforward(stack, w, x);
+    hold_top(&mut z, clamp.top);
+    let mut sweeps = 0;
+    loop {
+        let mut moved = 0.0f64;
+        for k in 1..=depth {
+            let new = apply_s(stack.activation(k), &drive(w, &z, k));
+            moved = moved.max((&new - &z[k]).amax());
+            z[k] = new;
+        }
+        hold_top(&mut z, clamp.top);
+        if let Some(free) = clamp.free_input {
+            let u0 = w[0].tr_mul(&z[1]);
+            for (i, _) in free.iter().enumerate().filter(|(_, f)| **f) {
+                for b in 0..x.ncols() {
+                    let v = u0[(i, b)].clamp(0.0, 1.0);
+                    moved = moved.max((v - z[0][(i, b)]).abs());
+                    z[0][(i, b)] = v;
+                }
+            }
+        }
+        sweeps += 1;
+        guard(&z, opts.bound, sweeps)?;
+        if moved <= opts.tol || sweeps >= opts.max_sweeps {
+            break;
+        }
+    }
+    let ds = (1..=depth)
+        .map(|k| apply_ds(stack.activation(k), &drive(w, &z, k)))
+        .collect();
+    Ok(Settled { z, ds, sweeps })
+}
+
+fn hold_top(z: &mut [DMatrix<f64>], top: Option<&DMatrix<f64>>) {
+    if let Some(t) = top {
+        let last = z.len() - 1;
+        z[last].rows_mut(0, t.nrows()).copy_from(t);
+    }
+}
+
+fn feedforward(stack: &Stack, w: &[DMatrix<f64>], x: &DMatrix<f64>) -> Vec<DMatrix<f64>> {
+    let mut z = Vec::with_capacity(stack.depth() + 1);
+    z.push(x.clone());
+    for k in 1..=stack.depth() {
+        let y = &w[k - 1] * &z[k - 1];
+        z.push(apply_s(stack.activation(k), &y));
+    }
+    z
+}
+
 /// Settles the batch `x` (n_0 x B) from the feed-forward pass; see the module docs.
 pub fn settle(
     stack: &Stack,
@@ -75,12 +148,7 @@ pub fn settle(
     opts: SettleOptions,
 ) -> Result<Settled> {
     let depth = stack.depth();
-    let mut z = Vec::with_capacity(depth + 1);
-    z.push(x.clone());
-    for k in 1..=depth {
-        let y = &w[k - 1] * &z[k - 1];
-        z.push(apply_s(stack.activation(k), &y));
-    }
+    let mut z = feedforward(stack, w, x);
     let mut sweeps = 0;
     // One layer has no top-down input: the feed-forward pass is the fixed point.
     if depth > 1 {

@@ -1,0 +1,143 @@
+//! Modes of a trained supervised LMSER net (the slides' "applications",
+//! docs/theory.md §10.6), each with an image grid:
+//! - reconstruction: originals beside u_0 = W_1^T z_1*;
+//! - generation (imaginary recall): the top's label units clamped to a one-hot class,
+//!   every input unit free (z_0 = clip(W_1^T z_1) to [0, 1], from the mean image), settled;
+//! - association recall: the lower half of each test image hidden (free, from the mean
+//!   image) and the upper half clamped; the completion's error on the hidden half
+//!   against the mean image's;
+//! - attention: accuracy on noisy test inputs read from the settled top (with the
+//!   top-down signal) and from the feed-forward pass (without).
+
+use super::{LmserModel, Split, TableModel, TableSpec, accuracy, train_model};
+use crate::dynamics::multilayer::{Clamp, SettleOptions, apply_s, settle_clamped};
+use crate::error::Result;
+use crate::io::plot::image_grid;
+use nalgebra::DMatrix;
+use serde::Serialize;
+use std::path::Path;
+
+/// The measured results of the recall modes for one seed.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecallReport {
+    /// Seed of the trained net.
+    pub seed: u64,
+    /// MSE per pixel of the completed (hidden) half, over the test set.
+    pub association_error: f64,
+    /// MSE per pixel of the mean training image on the hidden half.
+    pub mean_image_error: f64,
+    /// Test accuracy on noisy inputs read from the settled top (top-down on).
+    pub noisy_accuracy_settled: f64,
+    /// Test accuracy on the same noisy inputs read from the feed-forward pass.
+    pub noisy_accuracy_feedforward: f64,
+}
+
+/// Trains a `sup-lmser` net for `iterations` and measures every mode; with `grids`,
+/// writes `recall_*.png` there (side = image height x width).
+pub fn recall_modes(
+    train: &Split,
+    test: &Split,
+    spec: &TableSpec,
+    iterations: usize,
+    seed: u64,
+    side: (usize, usize),
+    grids: Option<&Path>,
+) -> Result<RecallReport> {
+    let mut net = LmserModel::new(&spec.sizes, seed, true);
+    train_model(&mut net, seed, iterations, train, spec);
+    let n0 = spec.sizes[0];
+    let mean = DMatrix::from_fn(n0, 1, |i, _| train.x.row(i).mean());
+    let firsts: Vec<usize> = (0..spec.classes)
+        .filter_map(|c| test.labels.iter().position(|&l| l == c))
+        .collect();
+    let shown = test.x.select_columns(&firsts);
+    let opts = SettleOptions {
+        tol: 1e-10,
+        max_sweeps: 5000,
+        ..SettleOptions::default()
+    };
+    let (stack, w) = (net.stack(), net.weights());
+
+    // Association: the lower half free from the mean image.
+    let free: Vec<bool> = (0..n0).map(|i| i >= n0 / 2).collect();
+    let masked = |x: &DMatrix<f64>| {
+        let mut m = x.clone();
+        for (i, _) in free.iter().enumerate().filter(|(_, f)| **f) {
+            m.row_mut(i).fill(mean[(i, 0)]);
+        }
+        m
+    };
+    let clamp = Clamp {
+        free_input: Some(&free),
+        top: None,
+    };
+    let done = settle_clamped(stack, w, &masked(&test.x), clamp, opts)?;
+    let hidden = |m: &DMatrix<f64>| m.rows(n0 / 2, n0 - n0 / 2).into_owned();
+    let truth = hidden(&test.x);
+    let pixels = truth.len() as f64;
+    let association_error = (hidden(&done.z[0]) - &truth).norm_squared() / pixels;
+    let mean_image_error = (hidden(&masked(&test.x)) - &truth).norm_squared() / pixels;
+
+    // Attention: noise of standard deviation 0.3, clipped to [0, 1].
+    let mut rng = crate::data::rng(seed, super::stream::GIBBS);
+    let noisy = test
+        .x
+        .map(|v| (v + 0.3 * crate::data::normal(&mut rng)).clamp(0.0, 1.0));
+    let settled = net.scores(&noisy).expect("supervised");
+    let mut ff = noisy.clone();
+    for (k, wk) in w.iter().enumerate() {
+        ff = apply_s(stack.activation(k + 1), &(wk * ff));
+    }
+    let ff = ff.rows(0, spec.classes).into_owned();
+    let report = RecallReport {
+        seed,
+        association_error,
+        mean_image_error,
+        noisy_accuracy_settled: accuracy(&settled, &test.labels),
+        noisy_accuracy_feedforward: accuracy(&ff, &test.labels),
+    };
+    if let Some(dir) = grids {
+        let cols = |m: &DMatrix<f64>| -> Vec<Vec<f64>> {
+            m.column_iter()
+                .map(|c| c.iter().copied().collect())
+                .collect()
+        };
+        image_grid(
+            &dir.join("recall_reconstruction.png"),
+            "reconstruction: originals and u0 = W1^T z1*",
+            &[
+                ("original".into(), cols(&shown)),
+                ("reconstruction".into(), cols(&net.reconstruct(&shown))),
+            ],
+            side,
+        )?;
+        let one_hot = DMatrix::from_fn(spec.classes, spec.classes, |i, j| {
+            f64::from(u8::from(i == j))
+        });
+        let starts = DMatrix::from_fn(n0, spec.classes, |i, _| mean[(i, 0)]);
+        let all_free = vec![true; n0];
+        let gen_clamp = Clamp {
+            free_input: Some(&all_free),
+            top: Some(&one_hot),
+        };
+        let generated = settle_clamped(stack, w, &starts, gen_clamp, opts)?;
+        image_grid(
+            &dir.join("recall_generation.png"),
+            "generation: label unit clamped, input free (one image per class)",
+            &[("class 0..9".into(), cols(&generated.z[0]))],
+            side,
+        )?;
+        let part = settle_clamped(stack, w, &masked(&shown), clamp, opts)?;
+        image_grid(
+            &dir.join("recall_association.png"),
+            "association: lower half hidden, completed by settling",
+            &[
+                ("original".into(), cols(&shown)),
+                ("lower half = mean image".into(), cols(&masked(&shown))),
+                ("completion".into(), cols(&part.z[0])),
+            ],
+            side,
+        )?;
+    }
+    Ok(report)
+}
