@@ -50,6 +50,10 @@ enum Command {
         /// --set solver.method=rk4 (repeatable; the value is TOML, a bare word a string).
         #[arg(long = "set", value_name = "KEY=VALUE")]
         set: Vec<String>,
+        /// Start from the weights W1.csv, W2.csv, ... a finished run wrote in DIR
+        /// (the same as --set "init={ weights = [...] }" with those files).
+        #[arg(long, value_name = "DIR")]
+        from: Option<PathBuf>,
     },
     /// Run a config at every point of its [sweep] grid, in parallel; writes
     /// DIR/runs/<index>/ (ordinary run directories) and DIR/index.csv.
@@ -140,8 +144,18 @@ fn main() -> ExitCode {
             resume,
             quiet,
             force,
-            set,
+            mut set,
+            from,
         } => {
+            if let Some(dir) = from {
+                match weights_of(&dir) {
+                    Ok(arg) => set.push(arg),
+                    Err(message) => {
+                        eprintln!("error: {}: {message}", dir.display());
+                        return ExitCode::from(2);
+                    }
+                }
+            }
             // Ctrl-C / SIGTERM raise a flag the run polls, so it can stop cleanly
             // (lmser check keeps the default: stop at once).
             let interrupt = interrupt_flag();
@@ -330,4 +344,23 @@ fn shell_word(p: &std::path::Path) -> String {
     } else {
         format!("'{}'", s.replace('\'', "'\\''"))
     }
+}
+
+/// `init={ weights = [".../W1.csv", ...] }` (replacing any other `[init]` key) for the weight files of the run in `dir`.
+fn weights_of(dir: &std::path::Path) -> Result<String, String> {
+    let files: Vec<PathBuf> = (1..)
+        .map(|k| dir.join(format!("W{k}.csv")))
+        .take_while(|p| p.is_file())
+        .collect();
+    if files.is_empty() {
+        return Err("holds no W1.csv; give the directory of a finished learning run".into());
+    }
+    let quoted: Vec<String> = files
+        .iter()
+        .map(|p| {
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+            toml::Value::String(abs.display().to_string()).to_string()
+        })
+        .collect();
+    Ok(format!("init={{ weights = [{}] }}", quoted.join(", ")))
 }

@@ -217,3 +217,74 @@ checkpoints = [5, 20]
         "{err}"
     );
 }
+
+/// `lmser run --from DIR` starts from the weights a run wrote: the first row of the
+/// new run is the last row of the old one (same W, same data, same metrics).
+#[test]
+fn from_dir_continues_from_saved_weights() {
+    let dir = tempfile::tempdir().unwrap();
+    samples(dir.path());
+    let cfg = write(
+        dir.path(),
+        "c.toml",
+        "name = \"a\"\nkind = \"learning\"\n[network]\nlayers = [6, 4, 3]\n[data]\nsamples = \"x.csv\"\n[init]\nscale = 1.0\n[learning]\nmode = \"stochastic\"\neta = 0.05\nbatch = 10\nt_end = 1.0\n",
+    );
+    let bin = env!("CARGO_BIN_EXE_lmser");
+    let first = dir.path().join("first");
+    let st = std::process::Command::new(bin)
+        .args([
+            "run",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--out",
+            first.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let second = dir.path().join("second");
+    let st = std::process::Command::new(bin)
+        .args([
+            "run",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--from",
+            first.to_str().unwrap(),
+            "--out",
+            second.to_str().unwrap(),
+        ])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let last = std::fs::read_to_string(first.join("trajectory.csv")).unwrap();
+    let last_j = last
+        .lines()
+        .last()
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    let next = std::fs::read_to_string(second.join("trajectory.csv")).unwrap();
+    let first_j = next
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(1)
+        .unwrap()
+        .to_string();
+    assert_eq!(last_j, first_j);
+    let out = std::process::Command::new(bin)
+        .args([
+            "run",
+            cfg.to_str().unwrap(),
+            "--quiet",
+            "--from",
+            dir.path().join("nothing").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("W1.csv"));
+}

@@ -5,6 +5,8 @@
 //! `accuracy`; with a test set `J_test` (and `accuracy_test`).
 
 use super::spec::{MultilayerSpec, SampleSet};
+use crate::compare::readout::LAMBDA;
+use crate::compare::{Readout, accuracy};
 use crate::data;
 use crate::dynamics::multilayer::{MultiRule, SettleOptions, Settled, cosine, settle, update};
 use crate::error::Result;
@@ -47,7 +49,7 @@ fn velocity(
 /// Names of the metrics after `t`.
 pub fn metric_names(spec: &MultilayerSpec) -> Vec<String> {
     let mut names = vec!["J".to_string(), "grad_norm".into(), "cos_exact".into()];
-    let labelled = spec.supervised;
+    let labelled = spec.train.labels.is_some();
     if labelled {
         names.push("accuracy".into());
     }
@@ -60,18 +62,36 @@ pub fn metric_names(spec: &MultilayerSpec) -> Vec<String> {
     names
 }
 
-/// Fraction of samples whose largest top unit among the first `classes` is their class.
-pub fn top_accuracy(s: &Settled, set: &SampleSet) -> f64 {
-    let Some(labels) = &set.labels else {
-        return f64::NAN;
-    };
-    let top = s.top().rows(0, set.classes);
-    let hits = top
-        .column_iter()
-        .zip(labels)
-        .filter(|(col, l)| col.argmax().0 == **l)
-        .count();
-    hits as f64 / labels.len() as f64
+/// How class scores are read from a settled top layer: its first `classes` units
+/// (supervised nets), or a ridge readout of the whole top fitted on the training set
+/// (unsupervised nets, as in the comparison table).
+enum Reader {
+    Top(usize),
+    Ridge(Readout),
+}
+
+impl Reader {
+    fn new(spec: &MultilayerSpec, train: &Settled) -> Option<Reader> {
+        let labels = spec.train.labels.as_ref()?;
+        if spec.supervised {
+            return Some(Reader::Top(spec.train.classes));
+        }
+        Readout::fit(train.top(), labels, spec.train.classes, LAMBDA)
+            .ok()
+            .map(Reader::Ridge)
+    }
+
+    /// Fraction of the set's samples whose largest score is their class.
+    fn accuracy(&self, s: &Settled, set: &SampleSet) -> f64 {
+        let Some(labels) = &set.labels else {
+            return f64::NAN;
+        };
+        let scores = match self {
+            Reader::Top(c) => s.top().rows(0, *c).into_owned(),
+            Reader::Ridge(r) => r.scores(s.top()),
+        };
+        accuracy(&scores, labels)
+    }
 }
 
 /// The metrics of W (NaN when the net cannot be settled: the executor reports it).
@@ -105,14 +125,17 @@ fn push_metrics(spec: &MultilayerSpec, w: &[DMatrix<f64>], row: &mut Vec<f64>) -
         .sum::<f64>()
         .sqrt();
     row.extend([exact.j, grad_norm, cosine(&slides.dw, &exact.dw)]);
-    if spec.supervised {
-        row.push(top_accuracy(&s, &spec.train));
+    let reader = Reader::new(spec, &s);
+    let acc =
+        |s: &Settled, set: &SampleSet| reader.as_ref().map_or(f64::NAN, |r| r.accuracy(s, set));
+    if spec.train.labels.is_some() {
+        row.push(acc(&s, &spec.train));
     }
     if let Some(test) = &spec.test {
         let st = settle(&spec.stack, w, &test.x, SettleOptions::default())?;
         row.push(crate::dynamics::multilayer::reconstruction_error(w, &st));
-        if spec.supervised {
-            row.push(top_accuracy(&st, test));
+        if spec.train.labels.is_some() {
+            row.push(acc(&st, test));
         }
     }
     Ok(())
