@@ -214,3 +214,36 @@ fn slides_rules_differ_from_the_exact_gradient_in_deep_nets() {
         assert!(c > 0.0, "{rule:?} points uphill (cos {c})");
     }
 }
+
+/// With the weights frozen (tau_w = 1e12), the neuron part of the coupled system is
+/// the neuron ODE: its energy never rises (Theorem 1; steps of Dop853 at rtol 1e-10
+/// move E by far less than the 1e-10 allowed) and it ends at the settled state.
+#[test]
+fn coupled_neurons_lower_the_energy_and_end_settled() {
+    use lmser::dynamics::multilayer::CoupledNet;
+    let stack = Stack::uniform(Activation::Logistic, 2);
+    let (w, x) = net(&[6, 4, 3], 2.0, 8);
+    let sys = CoupledNet::new(&stack, MultiRule::Lmser, (1.0, 1e12), &w, x.clone(), None);
+    let mut y: Vec<f64> = vec![0.5; 4 * 5 + 3 * 5];
+    y.extend(w.iter().flat_map(|m| m.iter().copied()));
+    let opts = SolverOptions::new(Method::Dop853, 60.0)
+        .rtol(1e-10)
+        .atol(1e-12)
+        .output_dt(0.5);
+    let mut energies = Vec::new();
+    let (end, _) = integrate(&sys, 0.0, &y, &opts, &mut |_, y: &[f64], _: &[f64]| {
+        energies.push(sys.energy(y));
+        Ok(())
+    })
+    .unwrap();
+    for e in energies.windows(2) {
+        assert!(e[1] <= e[0] + 1e-10, "E rose from {} to {}", e[0], e[1]);
+    }
+    let s = settle(&stack, &w, &x, tight()).unwrap();
+    let (z, _) = sys.unpack(&end);
+    let gap = (&z[1] - &s.z[1]).amax().max((&z[2] - &s.z[2]).amax());
+    assert!(
+        gap < 1e-8,
+        "coupled neurons end {gap:e} from the settled state"
+    );
+}

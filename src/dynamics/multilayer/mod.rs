@@ -7,9 +7,11 @@
 //! (n_k x n_{k-1}); `z[k]` is layer k (z_0 = x); units carry no biases, as in the
 //! slides.
 
+mod coupled;
 mod rules;
 mod settle;
 
+pub use coupled::CoupledNet;
 pub use rules::{Gradients, MultiRule, cosine, reconstruction_error, update};
 pub use settle::{Clamp, SettleOptions, Settled, settle, settle_clamped};
 

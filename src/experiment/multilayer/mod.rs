@@ -3,6 +3,7 @@
 //! minibatch steps ([`steppers`]). Outputs: `trajectory.csv` (t, J, grad_norm,
 //! cos_exact, accuracy ...), `W1.csv` .. `WK.csv`, `summary.json` and plots.
 
+mod coupled;
 pub(crate) mod spec;
 pub mod steppers;
 

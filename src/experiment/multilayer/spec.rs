@@ -88,8 +88,12 @@ pub struct MultilayerSpec {
     pub supervised: bool,
     /// Stochastic step size and minibatch size.
     pub eta: f64,
-    /// Minibatch size.
+    /// Minibatch size (samples per step, or held together).
     pub batch: usize,
+    /// Neuron time constant (coupled mode).
+    pub tau: f64,
+    /// How long a sample is held (two-phase and coupled modes).
+    pub presentation: f64,
     /// Master seed.
     pub seed: u64,
     /// Solver options (t_end, output grid, tolerances).
@@ -137,6 +141,9 @@ impl MultilayerSpec {
             }
         };
         let t_end = l.t_end;
+        let tau_w = l.tau_w.unwrap_or(1.0);
+        let tau = l.tau.unwrap_or(tau_w / 100.0);
+        let presentation = l.presentation.unwrap_or(10.0 * tau);
         let default = crate::io::config::SolverSection::default();
         let solver = crate::experiment::solver_from(
             c.solver.as_ref().unwrap_or(&default),
@@ -151,10 +158,19 @@ impl MultilayerSpec {
             image_shape,
             rule: l.rule,
             mode: l.mode,
-            tau_w: l.tau_w.unwrap_or(1.0),
+            tau_w,
             supervised: l.supervised,
-            eta: l.eta.unwrap_or(0.1),
-            batch: l.batch.unwrap_or(32),
+            eta: match l.mode {
+                MultilayerMode::TwoPhase => presentation,
+                _ => l.eta.unwrap_or(0.1),
+            },
+            batch: l.batch.unwrap_or(if l.mode == MultilayerMode::Stochastic {
+                32
+            } else {
+                1
+            }),
+            tau,
+            presentation,
             seed: c.seed,
             solver,
         })

@@ -59,6 +59,9 @@ pub fn metric_names(spec: &MultilayerSpec) -> Vec<String> {
             names.push("accuracy_test".into());
         }
     }
+    if spec.mode == MultilayerMode::Coupled {
+        names.push("E".into());
+    }
     names
 }
 
@@ -183,6 +186,18 @@ impl Probe for AveragedProbe<'_> {
 pub enum MultilayerState {
     /// The solver driver's resume point (state vec(W_1..W_K)).
     Averaged(ResumePoint),
+    /// Coupled mode: time, presentations done, next output index and the state
+    /// (vec Z_1..Z_K, vec W_1..W_K).
+    Coupled {
+        /// Time reached (presentation per held batch).
+        t: f64,
+        /// Presentations done.
+        k: u64,
+        /// Index of the next output.
+        next: u64,
+        /// The flat state.
+        y: Vec<f64>,
+    },
     /// Stochastic mode: time, steps taken, next output index and vec(W_1..W_K).
     Stochastic {
         /// Time reached (eta per step).
@@ -196,15 +211,50 @@ pub enum MultilayerState {
     },
 }
 
-/// Stochastic mode: shuffled epochs of minibatches (the order of epoch e is a
-/// permutation drawn from the seed and e), W += (eta / tau_w) dW per batch.
+/// Minibatches in shuffled epochs: batch k is a function of (seed, k) alone (the order
+/// of epoch e is a permutation drawn from the seed and e), so a resumed run sees the
+/// same batches; a last partial batch of an epoch is skipped.
+pub(crate) struct Epochs {
+    n: usize,
+    size: usize,
+    seed: u64,
+    order: (u64, Vec<usize>),
+}
+
+impl Epochs {
+    pub(crate) fn new(spec: &MultilayerSpec) -> Self {
+        let n = spec.train.len();
+        Epochs {
+            n,
+            size: spec.batch.min(n),
+            seed: spec.seed,
+            order: (u64::MAX, Vec::new()),
+        }
+    }
+
+    /// The training columns of batch k.
+    pub(crate) fn columns(&mut self, k: u64) -> Vec<usize> {
+        let per_epoch = (self.n / self.size).max(1) as u64;
+        let (epoch, pos) = (k / per_epoch, (k % per_epoch) as usize);
+        if self.order.0 != epoch {
+            let mut idx: Vec<usize> = (0..self.n).collect();
+            let seed = self.seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            idx.shuffle(&mut data::rng(seed, data::stream::SAMPLES));
+            self.order = (epoch, idx);
+        }
+        self.order.1[pos * self.size..(pos + 1) * self.size].to_vec()
+    }
+}
+
+/// Stochastic and two-phase modes: settle a minibatch, then W += (eta / tau_w) dW
+/// (eta = presentation in two-phase mode); t advances by eta per step.
 pub struct StochasticStepper<'a> {
     spec: &'a MultilayerSpec,
     w: Vec<DMatrix<f64>>,
     t: f64,
     k: u64,
     next: u64,
-    order: (u64, Vec<usize>),
+    epochs: Epochs,
 }
 
 impl<'a> StochasticStepper<'a> {
@@ -215,31 +265,14 @@ impl<'a> StochasticStepper<'a> {
             t: 0.0,
             k: 0,
             next: 1,
-            order: (u64::MAX, Vec::new()),
+            epochs: Epochs::new(spec),
         }
-    }
-
-    fn batches(&self) -> u64 {
-        (self.spec.train.len() / self.spec.batch).max(1) as u64
-    }
-
-    /// The columns of minibatch k.
-    fn batch(&mut self) -> Vec<usize> {
-        let (epoch, pos) = (self.k / self.batches(), (self.k % self.batches()) as usize);
-        if self.order.0 != epoch {
-            let mut idx: Vec<usize> = (0..self.spec.train.len()).collect();
-            let seed = self.spec.seed ^ epoch.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            idx.shuffle(&mut data::rng(seed, data::stream::SAMPLES));
-            self.order = (epoch, idx);
-        }
-        let b = self.spec.batch.min(self.spec.train.len());
-        self.order.1[pos * b..(pos + 1) * b].to_vec()
     }
 
     fn step(&mut self) -> Result<()> {
         let t_end = self.spec.solver.t_end;
         let eta = self.spec.eta.min(t_end - self.t);
-        let idx = self.batch();
+        let idx = self.epochs.columns(self.k);
         let v = velocity(self.spec, &self.w, &self.spec.train.select(&idx))?;
         for (w, dv) in self.w.iter_mut().zip(&v) {
             *w += dv * eta;
@@ -317,8 +350,10 @@ impl Stepper for StochasticStepper<'_> {
 pub enum MultilayerSimulation<'a> {
     /// The averaged ODE.
     Averaged(Box<OdeStepper<AveragedSystem<'a>, AveragedProbe<'a>>>),
-    /// Minibatch steps.
+    /// Minibatch steps (stochastic and two-phase modes).
     Stochastic(StochasticStepper<'a>),
+    /// Neurons and weights in one ODE over held samples.
+    Coupled(Box<super::coupled::CoupledStepper<'a>>),
 }
 
 impl<'a> MultilayerSimulation<'a> {
@@ -332,8 +367,11 @@ impl<'a> MultilayerSimulation<'a> {
                 &spec.solver,
                 AveragedProbe { spec },
             )?)),
-            MultilayerMode::Stochastic => {
+            MultilayerMode::Stochastic | MultilayerMode::TwoPhase => {
                 MultilayerSimulation::Stochastic(StochasticStepper::new(spec))
+            }
+            MultilayerMode::Coupled => {
+                MultilayerSimulation::Coupled(Box::new(super::coupled::CoupledStepper::new(spec)?))
             }
         })
     }
@@ -345,11 +383,12 @@ impl<'a> MultilayerSimulation<'a> {
                 unflatten(o.driver().y(), &o.driver().system().spec.w0)
             }
             MultilayerSimulation::Stochastic(s) => s.w.clone(),
+            MultilayerSimulation::Coupled(c) => c.weights(),
         }
     }
 }
 
-fn resume_error(message: String) -> crate::error::Error {
+pub(crate) fn resume_error(message: String) -> crate::error::Error {
     crate::error::Error::Resume {
         dir: ".".into(),
         message,
@@ -363,41 +402,48 @@ impl Stepper for MultilayerSimulation<'_> {
         match self {
             MultilayerSimulation::Averaged(o) => o.names(),
             MultilayerSimulation::Stochastic(s) => s.names(),
+            MultilayerSimulation::Coupled(c) => c.names(),
         }
     }
     fn metrics(&mut self, row: &mut Vec<f64>) {
         match self {
             MultilayerSimulation::Averaged(o) => o.metrics(row),
             MultilayerSimulation::Stochastic(s) => s.metrics(row),
+            MultilayerSimulation::Coupled(c) => c.metrics(row),
         }
     }
     fn time(&self) -> f64 {
         match self {
             MultilayerSimulation::Averaged(o) => o.time(),
             MultilayerSimulation::Stochastic(s) => s.time(),
+            MultilayerSimulation::Coupled(c) => c.time(),
         }
     }
     fn is_done(&self) -> bool {
         match self {
             MultilayerSimulation::Averaged(o) => o.is_done(),
             MultilayerSimulation::Stochastic(s) => s.is_done(),
+            MultilayerSimulation::Coupled(c) => c.is_done(),
         }
     }
     fn advance(&mut self, control: &Control) -> Result<()> {
         match self {
             MultilayerSimulation::Averaged(o) => o.advance(control),
             MultilayerSimulation::Stochastic(s) => s.advance(control),
+            MultilayerSimulation::Coupled(c) => c.advance(control),
         }
     }
     fn state(&self) -> MultilayerState {
         match self {
             MultilayerSimulation::Averaged(o) => MultilayerState::Averaged(o.state()),
             MultilayerSimulation::Stochastic(s) => s.state(),
+            MultilayerSimulation::Coupled(c) => c.state(),
         }
     }
     fn restore(&mut self, state: MultilayerState) -> Result<()> {
         match (self, state) {
             (MultilayerSimulation::Averaged(o), MultilayerState::Averaged(p)) => o.restore(p),
+            (MultilayerSimulation::Coupled(c), st) => c.restore(st),
             (MultilayerSimulation::Stochastic(s), st) => s.restore(st),
             _ => Err(resume_error(
                 "checkpoint.json holds the state of another mode".into(),

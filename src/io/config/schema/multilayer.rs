@@ -95,6 +95,11 @@ pub enum MultilayerMode {
     Averaged,
     /// Settle a minibatch, then W += (eta / tau_w) dW; t advances by eta per step.
     Stochastic,
+    /// The slides' two-phase scheme: settle each held sample (or batch), then one
+    /// weight step W += (presentation / tau_w) dW.
+    TwoPhase,
+    /// Neurons and weights in one ODE, each sample (or batch) held for `presentation`.
+    Coupled,
 }
 
 /// `[learning]` of a multilayer run.
@@ -117,8 +122,13 @@ pub struct MultilayerLearning {
     pub supervised: bool,
     /// Stochastic mode: step size (default 0.1).
     pub eta: Option<f64>,
-    /// Stochastic mode: minibatch size (default 32).
+    /// Stochastic, two-phase and coupled modes: samples per step or held together
+    /// (default 32 stochastic, 1 otherwise).
     pub batch: Option<usize>,
+    /// Coupled mode: the neuron time constant (default tau_w / 100).
+    pub tau: Option<f64>,
+    /// Two-phase and coupled modes: how long each sample is held (default 10 tau).
+    pub presentation: Option<f64>,
 }
 
 fn printed() -> MultiRule {

@@ -48,13 +48,47 @@ impl MultilayerConfig {
         if let Some(t) = l.tau_w {
             positive(at, "learning.tau_w", t)?;
         }
-        let stochastic = l.mode == MultilayerMode::Stochastic;
-        for (key, given) in [("eta", l.eta.is_some()), ("batch", l.batch.is_some())] {
-            if given && !stochastic {
+        let (mode, held) = (
+            l.mode,
+            matches!(l.mode, MultilayerMode::TwoPhase | MultilayerMode::Coupled),
+        );
+        let uses = [
+            (
+                "eta",
+                l.eta.is_some(),
+                mode == MultilayerMode::Stochastic,
+                "stochastic",
+            ),
+            (
+                "batch",
+                l.batch.is_some(),
+                mode != MultilayerMode::Averaged,
+                "stochastic, two-phase or coupled",
+            ),
+            (
+                "tau",
+                l.tau.is_some(),
+                mode == MultilayerMode::Coupled,
+                "coupled",
+            ),
+            (
+                "presentation",
+                l.presentation.is_some(),
+                held,
+                "two-phase or coupled",
+            ),
+        ];
+        for (key, given, used, modes) in uses {
+            if given && !used {
                 return Err(at.err(
                     &format!("learning.{key}"),
-                    "is used by mode = \"stochastic\" only; remove it",
+                    format!("is used by mode = {modes} only; remove it"),
                 ));
+            }
+        }
+        for (key, v) in [("tau", l.tau), ("presentation", l.presentation)] {
+            if let Some(v) = v {
+                positive(at, &format!("learning.{key}"), v)?;
             }
         }
         if let Some(e) = l.eta {
