@@ -36,6 +36,7 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
     let mut claims = Vec::new();
     for rec in csv.records() {
         let rec = rec.unwrap();
+        multilayer_row(&rec);
         let value: f64 = rec[3]
             .parse()
             .unwrap_or_else(|_| panic!("value of {}", &rec[0]));
@@ -68,6 +69,8 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
         "saddle-escape-time",
         "lmser-vs-oja",
         "coupled-vs-two-phase",
+        "multilayer-exact-gradient",
+        "slides-rule-vs-gradient",
     ] {
         assert!(claims.iter().any(|x| x == c), "missing {c}");
     }
@@ -86,4 +89,36 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
     let s = nalgebra::DMatrix::from_fn(s.len(), s.len(), |i, j| s[i][j]);
     let (inner, _) = lmser::analysis::theorem4(&w, &s);
     assert!(inner < 0.0, "{inner}");
+}
+
+/// The multilayer rows: the exact rule matches finite differences to its bound (an
+/// implemented claim: it must hold), and the printed rule's cosines with the exact
+/// gradient are ordered within [-1, 1], the key figure being the smallest.
+fn multilayer_row(rec: &csv::StringRecord) {
+    let value: f64 = rec[3].parse().unwrap();
+    match &rec[0] {
+        "multilayer-exact-gradient" => {
+            assert_eq!(&rec[5], "holds", "{}", &rec[2]);
+            assert!(value < 1e-6 && value <= rec[4].parse::<f64>().unwrap());
+        }
+        "slides-rule-vs-gradient" => {
+            let after = |key: &str| -> f64 {
+                let tail =
+                    &rec[2][rec[2].find(key).unwrap_or_else(|| panic!("{key}")) + key.len()..];
+                let end = tail.find([',', ';']).unwrap_or(tail.len());
+                tail[..end].trim().parse().unwrap()
+            };
+            let (lo, med, hi) = (after("min "), after("median "), after("max "));
+            assert!(
+                -1.0 <= lo && lo <= med && med <= hi && hi <= 1.0 + 1e-12,
+                "{}",
+                &rec[2]
+            );
+            assert!(value <= lo + 1e-4, "{value} vs min {lo}");
+            assert_eq!(rec[4].parse::<f64>().unwrap(), 0.0);
+            // Holds exactly when no net (sampled or searched) points uphill.
+            assert_eq!(&rec[5] == "holds", value > 0.0, "{}", &rec[2]);
+        }
+        _ => {}
+    }
 }
