@@ -34,9 +34,13 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
         ["claim", "slides", "measured", "value", "bound", "verdict"]
     );
     let mut claims = Vec::new();
+    let mut uphill = None;
     for rec in csv.records() {
         let rec = rec.unwrap();
         multilayer_row(&rec);
+        if &rec[0] == "slides-rule-vs-gradient" {
+            uphill = Some(&rec[5] == "fails");
+        }
         let value: f64 = rec[3]
             .parse()
             .unwrap_or_else(|_| panic!("value of {}", &rec[0]));
@@ -74,6 +78,10 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
     ] {
         assert!(claims.iter().any(|x| x == c), "missing {c}");
     }
+
+    // slides-rule-vs-gradient writes its uphill net exactly when it reports one.
+    assert_eq!(out.join("uphill_x.csv").exists(), uphill.unwrap());
+    assert_eq!(out.join("uphill_w1.csv").exists(), uphill.unwrap());
 
     // theorem4-sign found a counterexample: W (n1 x n0) and Sigma (n0 x n0) whose
     // inner product, recomputed here from the files, is negative.

@@ -193,7 +193,11 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     let (cp_row, cp_curves) = coupled_vs_two_phase()?;
     rows.push(cp_row);
     coupled::figure(&dir, cp_curves)?;
-    rows.extend(multilayer_rows());
+    let (ml_rows, uphill) = multilayer_rows();
+    if let Some(net) = &uphill {
+        multilayer::write_uphill(&dir, net)?;
+    }
+    rows.extend(ml_rows);
     write_table(&dir, &rows)?;
     Ok(rows)
 }

@@ -404,13 +404,14 @@ pub fn slides_row(sample: &RuleSample, search: Option<&Uphill>) -> CheckRow {
         .count();
     let searched = match search {
         Some(u) => format!(
-            "; Nelder-Mead on the weights of the worst net ({} evaluations): smallest cos {:.4} (sizes {:?}; by central differences of J along the printed update {:.4}): {}",
+            "; Nelder-Mead on the weights of the worst net ({} evaluations): smallest cos {:.4} (sizes {:?}, {} units; by central differences of J along the printed update {:.4}): {}",
             u.evals,
             u.cos,
             u.net.sizes(),
+            u.net.stack.activations[0].name(),
             u.cos_fd,
             if u.confirmed() {
-                "an uphill net, confirmed without the adjoint"
+                "an uphill net, confirmed without the adjoint (W_k and X in uphill_w*.csv, uphill_x.csv)"
             } else if u.cos < 0.0 {
                 "not confirmed by the finite differences"
             } else {
@@ -443,12 +444,24 @@ pub fn slides_row(sample: &RuleSample, search: Option<&Uphill>) -> CheckRow {
 }
 
 /// Both rows: the exact gradient, then the printed rule against it (200 nets and a
-/// search from the worst one).
-pub fn multilayer_rows() -> Vec<CheckRow> {
+/// search from the worst one). Also returns the search's net when it is a confirmed
+/// uphill net (written to the check's output directory by [`write_uphill`]).
+pub fn multilayer_rows() -> (Vec<CheckRow>, Option<Net>) {
     let exact = exact_gradient_row(&|n: &Net| n.update(MultiRule::LmserExact));
     let sample = sample_slides(200);
     let search = sample.worst.as_ref().map(|w| search_uphill(w, 300));
-    vec![exact, slides_row(&sample, search.as_ref())]
+    let row = slides_row(&sample, search.as_ref());
+    let uphill = search.filter(|u| u.confirmed()).map(|u| u.net);
+    (vec![exact, row], uphill)
+}
+
+/// The uphill net as CSV matrices: `uphill_w1.csv` .. `uphill_wK.csv` (W_k, n_k x
+/// n_{k-1}) and `uphill_x.csv` (the batch, one sample per column).
+pub fn write_uphill(dir: &crate::io::output::RunDir, net: &Net) -> Result<()> {
+    for (k, w) in net.w.iter().enumerate() {
+        super::sign_search::write_matrix(&dir.file(&format!("uphill_w{}.csv", k + 1)), w)?;
+    }
+    super::sign_search::write_matrix(&dir.file("uphill_x.csv"), &net.x)
 }
 
 #[cfg(test)]
