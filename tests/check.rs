@@ -34,8 +34,13 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
         ["claim", "slides", "measured", "value", "bound", "verdict"]
     );
     let mut claims = Vec::new();
+    let mut uphill = None;
     for rec in csv.records() {
         let rec = rec.unwrap();
+        multilayer_row(&rec);
+        if &rec[0] == "slides-rule-vs-gradient" {
+            uphill = Some(&rec[5] == "fails");
+        }
         let value: f64 = rec[3]
             .parse()
             .unwrap_or_else(|_| panic!("value of {}", &rec[0]));
@@ -68,9 +73,15 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
         "saddle-escape-time",
         "lmser-vs-oja",
         "coupled-vs-two-phase",
+        "multilayer-exact-gradient",
+        "slides-rule-vs-gradient",
     ] {
         assert!(claims.iter().any(|x| x == c), "missing {c}");
     }
+
+    // slides-rule-vs-gradient writes its uphill net exactly when it reports one.
+    assert_eq!(out.join("uphill_x.csv").exists(), uphill.unwrap());
+    assert_eq!(out.join("uphill_w1.csv").exists(), uphill.unwrap());
 
     // theorem4-sign found a counterexample: W (n1 x n0) and Sigma (n0 x n0) whose
     // inner product, recomputed here from the files, is negative.
@@ -86,4 +97,36 @@ fn check_writes_six_numeric_columns_and_a_narrow_table() {
     let s = nalgebra::DMatrix::from_fn(s.len(), s.len(), |i, j| s[i][j]);
     let (inner, _) = lmser::analysis::theorem4(&w, &s);
     assert!(inner < 0.0, "{inner}");
+}
+
+/// The multilayer rows: the exact rule matches finite differences to its bound (an
+/// implemented claim: it must hold), and the printed rule's cosines with the exact
+/// gradient are ordered within [-1, 1], the key figure being the smallest.
+fn multilayer_row(rec: &csv::StringRecord) {
+    let value: f64 = rec[3].parse().unwrap();
+    match &rec[0] {
+        "multilayer-exact-gradient" => {
+            assert_eq!(&rec[5], "holds", "{}", &rec[2]);
+            assert!(value < 1e-6 && value <= rec[4].parse::<f64>().unwrap());
+        }
+        "slides-rule-vs-gradient" => {
+            let after = |key: &str| -> f64 {
+                let tail =
+                    &rec[2][rec[2].find(key).unwrap_or_else(|| panic!("{key}")) + key.len()..];
+                let end = tail.find([',', ';']).unwrap_or(tail.len());
+                tail[..end].trim().parse().unwrap()
+            };
+            let (lo, med, hi) = (after("min "), after("median "), after("max "));
+            assert!(
+                -1.0 <= lo && lo <= med && med <= hi && hi <= 1.0 + 1e-12,
+                "{}",
+                &rec[2]
+            );
+            assert!(value <= lo + 1e-4, "{value} vs min {lo}");
+            assert_eq!(rec[4].parse::<f64>().unwrap(), 0.0);
+            // Holds exactly when no net (sampled or searched) points uphill.
+            assert_eq!(&rec[5] == "holds", value > 0.0, "{}", &rec[2]);
+        }
+        _ => {}
+    }
 }

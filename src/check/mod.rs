@@ -8,6 +8,7 @@ mod coupled;
 mod energy;
 mod energy_search;
 mod landscape;
+pub mod multilayer;
 mod oja;
 pub mod search;
 pub mod sign_search;
@@ -18,6 +19,7 @@ mod tanh;
 pub use coupled::coupled_vs_two_phase;
 pub use energy::theorem1;
 pub use landscape::{EscapeTimes, escape_row, escape_times, gradient_flow, random_sigma, theorem2};
+pub use multilayer::multilayer_rows;
 pub use oja::{lmser_vs_oja, theorem4_check};
 pub use symmetry::{SymmetryCount, symmetry_breaking, symmetry_row, symmetry_rules};
 pub use tanh::{TANH_ALIGNED, TanhRun, tanh_row, tanh_symmetry};
@@ -191,6 +193,11 @@ pub fn run_all(out: &Path) -> Result<Vec<CheckRow>> {
     let (cp_row, cp_curves) = coupled_vs_two_phase()?;
     rows.push(cp_row);
     coupled::figure(&dir, cp_curves)?;
+    let (ml_rows, uphill) = multilayer_rows();
+    if let Some(net) = &uphill {
+        multilayer::write_uphill(&dir, net)?;
+    }
+    rows.extend(ml_rows);
     write_table(&dir, &rows)?;
     Ok(rows)
 }
