@@ -28,13 +28,16 @@
 //! dense output is wrong at x_end, see docs/numerics.md §2), and memory stays bounded by one
 //! interval's steps. The largest step accepted in an interval starts the next one.
 
+mod carry;
 mod dop853;
+mod dopri5;
 mod driver;
 mod explicit;
 mod options;
 mod rk4;
 mod rosenbrock;
 
+pub use carry::CarryPoint;
 pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
 pub use options::{Method, SolverOptions, beyond, norm};
 pub(crate) use options::{check_bound, poll, raised};
@@ -149,3 +152,5 @@ pub fn integrate<S: OdeSystem + ?Sized>(
     }
     Ok(d.finish())
 }
+#[cfg(test)]
+mod dense_tests;
