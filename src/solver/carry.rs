@@ -102,6 +102,10 @@ pub(super) trait Pair {
     const ATTEMPT_EVALS: u32;
     /// Threshold of the stiffness estimate h |lambda|.
     const STIFF: f64;
+    /// Largest h |lambda| (the stiffness estimate) of a step that holds an output
+    /// time inside (docs/numerics.md §2.5): beyond it the dense output amplifies the
+    /// error of fast modes kept at tolerance level by the step-size control.
+    const DENSE_RHO: f64;
     /// Work vectors for dimension n.
     fn new(n: usize) -> Self;
     /// The step-size controller of the pair.
@@ -166,6 +170,8 @@ pub struct CarryPoint {
     pub h: f64,
     /// Controller memory.
     pub controller: Controller,
+    /// The estimate of |lambda| that limits steps holding an output.
+    pub lambda: f64,
     /// Accepted steps so far.
     pub accepted: u32,
 }
@@ -179,6 +185,8 @@ pub(super) struct Carried<P: Pair> {
     t_old: f64,
     h_last: f64,
     ctl: Controller,
+    /// |lambda| estimated over the last accepted steps (0 before; `Pair::DENSE_RHO`).
+    lambda: f64,
     iasti: u32,
     non_stiff: u32,
     accepted: u32,
@@ -199,6 +207,7 @@ impl<P: Pair> Carried<P> {
             t_old: t,
             h_last: 0.0,
             ctl: P::controller(h_max),
+            lambda: 0.0,
             iasti: 0,
             non_stiff: 0,
             accepted: 0,
@@ -220,6 +229,7 @@ impl<P: Pair> Carried<P> {
         c.pair.accepted(f, p.t_old, p.h_last);
         c.pair.commit(&mut c.y);
         (c.t, c.h_last, c.ctl, c.started) = (p.t_step, p.h_last, p.controller, true);
+        c.lambda = p.lambda;
         c.accepted = p.accepted;
         c
     }
@@ -233,6 +243,7 @@ impl<P: Pair> Carried<P> {
             t_step: self.t,
             h: self.h,
             controller: self.ctl,
+            lambda: self.lambda,
             accepted: self.accepted,
         })
     }
@@ -277,7 +288,7 @@ impl<P: Pair> Carried<P> {
             out.evals += 1;
             self.started = true;
         }
-        let (mut n_step, mut h_new) = (0u32, 0.0);
+        let (mut n_step, mut h_new, mut shortened) = (0u32, 0.0, false);
         // The stiffness test restarts with every output interval, as when ode_solvers
         // was restarted there (docs/numerics.md §2.5).
         (self.iasti, self.non_stiff) = (0, 0);
@@ -295,43 +306,62 @@ impl<P: Pair> Carried<P> {
                 self.h = t_end - self.t;
                 last = true;
             }
+            let holds_output = if last {
+                t_next < t_end
+            } else {
+                self.t + self.h > t_next
+            };
+            if holds_output && self.lambda * self.h > P::DENSE_RHO {
+                (self.h, last) = (P::DENSE_RHO / self.lambda, false);
+            }
             n_step += 1;
             let h = self.h;
             let err = self.pair.attempt(f, self.t, &self.y, h, s.rtol, s.atol);
             out.evals += P::ATTEMPT_EVALS;
-            if self.ctl.accept(err, h, &mut h_new) {
-                (self.accepted, out.accepted) = (self.accepted + 1, out.accepted + 1);
-                out.evals += self.pair.accepted(f, self.t, h);
-                if self.stiff(h, out.accepted, s.n_stiff) {
-                    out.failure = Some(Failure::Stiffness);
-                    return out;
-                }
-                self.pair.commit(&mut self.y);
-                (self.t_old, self.h_last, self.dense) = (self.t, h, false);
-                self.t = if last { t_end } else { self.t + h };
-                self.h = h_new;
-                if stop(&self.y) {
-                    out.stopped = true;
-                    return out;
-                }
-            } else {
+            if !self.ctl.accept(err, h, &mut h_new) {
                 if self.accepted >= 1 {
                     out.rejected += 1;
                 }
                 self.h = h_new;
+                continue;
+            }
+            out.evals += self.pair.accepted(f, self.t, h);
+            let test = (out.accepted + 1).is_multiple_of(s.n_stiff) || self.iasti > 0;
+            if test || P::DENSE_RHO.is_finite() {
+                let rho = self.pair.stiffness_estimate(h);
+                // The estimate sees the fast modes only when they dominate the step's
+                // last difference: keep a slowly decaying maximum.
+                self.lambda = (rho / h).max(0.98 * self.lambda);
+                if holds_output && rho > P::DENSE_RHO && !shortened {
+                    // Too long to interpolate in: once more, shorter.
+                    (out.rejected, self.h) = (out.rejected + 1, P::DENSE_RHO / self.lambda);
+                    shortened = true;
+                    continue;
+                }
+                if test && self.stiff(rho) {
+                    out.failure = Some(Failure::Stiffness);
+                    return out;
+                }
+            }
+            (self.accepted, out.accepted) = (self.accepted + 1, out.accepted + 1);
+            shortened = false;
+            self.pair.commit(&mut self.y);
+            (self.t_old, self.h_last, self.dense) = (self.t, h, false);
+            self.t = if last { t_end } else { self.t + h };
+            self.h = h_new;
+            if stop(&self.y) {
+                out.stopped = true;
+                return out;
             }
         }
         out
     }
 
-    /// Hairer's stiffness test after the `accepted`-th accepted step of an output
-    /// interval (every `n_stiff` steps, then at every step while suspicious): true
-    /// after 15 detections without 6 non-stiff steps in between.
-    fn stiff(&mut self, h: f64, accepted: u32, n_stiff: u32) -> bool {
-        if !(accepted.is_multiple_of(n_stiff) || self.iasti > 0) {
-            return false;
-        }
-        if self.pair.stiffness_estimate(h) > P::STIFF {
+    /// Hairer's stiffness test with the estimate rho = h |lambda| of an accepted step
+    /// (made every `n_stiff` steps of an output interval, then at every step while
+    /// suspicious): true after 15 detections without 6 non-stiff steps in between.
+    fn stiff(&mut self, rho: f64) -> bool {
+        if rho > P::STIFF {
             self.non_stiff = 0;
             self.iasti += 1;
             return self.iasti == 15;
