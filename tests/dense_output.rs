@@ -1,5 +1,5 @@
 //! Outputs on a grid come from the method's dense output while the integration is
-//! carried through (docs/numerics.md §2.5): Dopri5 and Dop853 against closed forms at
+//! carried through (docs/numerics.md §2.6): Dopri5 and Dop853 against closed forms at
 //! EVERY output time, the step sequence independent of the output grid, the final
 //! value a step end (bit for bit that of a one-output run), and resume points inside
 //! a step. The harness models of tests/integrators.rs run on output grids as well
@@ -248,4 +248,56 @@ fn check_resume<S: OdeSystem>(sys: &S, y0: &[f64], method: Method) {
         .all(|(a, b)| a.to_bits() == b.to_bits());
     assert!(same, "{method:?}: a resumed run differs");
     assert_eq!(full.stats().accepted_steps, d.stats().accepted_steps);
+}
+
+/// lmser's Dopri5 is now its own port (ode_solvers' method cannot be paused between
+/// outputs). With one output it must take ode_solvers' steps (same accepted and
+/// rejected counts, as the controller, error norm and initial step are the crate's)
+/// and end within rounding of the crate's value: the sums are formed in another
+/// order, so the bits may differ; 1e-12 relative is 1e4 ulp, far below rtol 1e-8.
+#[test]
+fn dopri5_port_agrees_with_ode_solvers() {
+    use nalgebra::DVector;
+    use ode_solvers::dop_shared::{OutputType, System};
+    struct Osc;
+    impl System<f64, DVector<f64>> for Osc {
+        fn system(&self, _t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
+            (dy[0], dy[1]) = (-0.1 * y[0] - y[1], y[0] - 0.1 * y[1]);
+        }
+    }
+    let t_end = 20.0;
+    let mut reference = ode_solvers::Dopri5::from_param(
+        Osc,
+        0.0,
+        t_end,
+        0.0,
+        DVector::from_vec(vec![1.0, 0.0]),
+        1e-8,
+        1e-10,
+        0.9,
+        0.04,
+        0.2,
+        10.0,
+        t_end,
+        0.0,
+        100_000,
+        1000,
+        OutputType::Sparse,
+    );
+    let st = reference.integrate().unwrap();
+    let y_ref = reference.results().get().1.last().unwrap().clone();
+    let p = &problems()[2];
+    let opts = options(Method::Dopri5, 1e-8, t_end, 1).atol(1e-10);
+    let (seen, stats) = run(p, &opts);
+    assert_eq!(
+        (stats.accepted_steps, stats.rejected_steps),
+        (u64::from(st.accepted_steps), u64::from(st.rejected_steps))
+    );
+    let y = &seen.last().unwrap().1;
+    for i in 0..2 {
+        assert!(
+            (y[i] - y_ref[i]).abs() <= 1e-12 * y_ref.amax(),
+            "{y:?} {y_ref:?}"
+        );
+    }
 }

@@ -2,7 +2,7 @@
 //! (t, y, step size, controller memory, stiffness counters) lives from the start to
 //! t_end, steps are never cut to hit an output time (only the last one, to land on
 //! t_end), and a value inside a step comes from the pair's own dense output
-//! (Hairer, Nørsett & Wanner, Solving ODEs I, §II.6; docs/numerics.md §2.5).
+//! (Hairer, Nørsett & Wanner, Solving ODEs I, §II.6; docs/numerics.md §2.6).
 //! The pairs are [`super::dop853`] (7th-order dense output) and [`super::dopri5`]
 //! (4th-order).
 
@@ -103,7 +103,7 @@ pub(super) trait Pair {
     /// Threshold of the stiffness estimate h |lambda|.
     const STIFF: f64;
     /// Largest h |lambda| (the stiffness estimate) of a step that holds an output
-    /// time inside (docs/numerics.md §2.5): beyond it the dense output amplifies the
+    /// time inside (docs/numerics.md §2.6): beyond it the dense output amplifies the
     /// error of fast modes kept at tolerance level by the step-size control.
     const DENSE_RHO: f64;
     /// Work vectors for dimension n.
@@ -290,7 +290,7 @@ impl<P: Pair> Carried<P> {
         }
         let (mut n_step, mut h_new, mut shortened) = (0u32, 0.0, false);
         // The stiffness test restarts with every output interval, as when ode_solvers
-        // was restarted there (docs/numerics.md §2.5).
+        // was restarted there (docs/numerics.md §2.6).
         (self.iasti, self.non_stiff) = (0, 0);
         while self.t < t_next {
             if n_step >= s.n_max {
