@@ -2,7 +2,8 @@
 //! and advances it, one output interval at a time, to the next. [`super::integrate`]
 //! loops over it; the run executor steps it output by output.
 
-use super::explicit::adaptive_interval;
+use super::carry::CarryPoint;
+use super::explicit::Explicit;
 use super::options::{check_state, check_step};
 use super::rk4::Rk4Work;
 use super::rosenbrock::Rosenbrock;
@@ -60,8 +61,9 @@ impl SolverStats {
 }
 
 /// The driver's state just after an output: continuing from it with
-/// [`Driver::resume`] reproduces the uninterrupted run bit for bit (every output
-/// interval is integrated from its start state and step size alone).
+/// [`Driver::resume`] reproduces the uninterrupted run bit for bit (Dopri5 and Dop853
+/// carry their last step in `carry`; the other methods integrate every output
+/// interval from its start state and step size alone).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResumePoint {
     /// Start time of the whole integration (output times are t0 + i output_dt).
@@ -76,6 +78,11 @@ pub struct ResumePoint {
     pub y: Vec<f64>,
     /// Counters so far.
     pub stats: SolverStats,
+    /// The last step of a Dopri5 or Dop853 integration (None before the first step,
+    /// for the other methods, and in resume points written before steps were carried
+    /// across outputs, which then restart the method at `t`).
+    #[serde(default)]
+    pub carry: Option<CarryPoint>,
 }
 
 /// An integration in progress, standing at an output time.
@@ -91,7 +98,9 @@ pub struct Driver<S: OdeSystem> {
     stats: SolverStats,
     rk4: Option<Rk4Work>,
     implicit: Option<Rosenbrock>,
-    dop853: Option<super::dop853::Work>,
+    explicit: Option<Explicit>,
+    /// The carried step of a resume point, until the explicit method starts from it.
+    carry: Option<CarryPoint>,
 }
 
 impl<S: OdeSystem> Driver<S> {
@@ -104,6 +113,7 @@ impl<S: OdeSystem> Driver<S> {
             h: 0.0,
             y: y0.to_vec(),
             stats: SolverStats::start(t0),
+            carry: None,
         };
         Self::at(sys, point, true, opts)
     }
@@ -127,7 +137,8 @@ impl<S: OdeSystem> Driver<S> {
             stats: p.stats,
             rk4: None,
             implicit: None,
-            dop853: None,
+            explicit: None,
+            carry: None,
         };
         d.jump(p, count)?;
         Ok(d)
@@ -169,6 +180,7 @@ impl<S: OdeSystem> Driver<S> {
         }
         (self.t0, self.t, self.index, self.h, self.y, self.stats) =
             (p.t0, p.t, p.index, p.h, p.y, p.stats);
+        (self.explicit, self.carry) = (None, p.carry);
         self.evaluate(count)
     }
 
@@ -244,6 +256,10 @@ impl<S: OdeSystem> Driver<S> {
             h: self.h,
             y: self.y.clone(),
             stats: self.stats(),
+            carry: match &self.explicit {
+                Some(e) => e.point(),
+                None => self.carry.clone(),
+            },
         }
     }
 
@@ -262,8 +278,12 @@ impl<S: OdeSystem> Driver<S> {
         let (sys, t, y, stats) = (&self.sys, self.t, &mut self.y, &mut self.stats);
         match opts.method {
             Method::Dopri5 | Method::Dop853 => {
-                let work = &mut self.dop853;
-                self.h = adaptive_interval(sys, t, t_next, y, self.h, opts, stats, work)?;
+                let (h, carry) = (self.h, self.carry.take());
+                let e = self
+                    .explicit
+                    .get_or_insert_with(|| Explicit::new(sys, t, y, h, carry.as_ref(), opts));
+                e.interval(sys, t_next, y, opts, stats)?;
+                self.h = e.h();
             }
             Method::Rk4 => {
                 let n = y.len();

@@ -1,19 +1,17 @@
-//! Dopri5 (ode_solvers) and Dop853 (our allocation-free port of ode_solvers' code,
-//! [`super::dop853`]), run one output interval at a time in `Sparse` mode
-//! (docs/numerics.md §2-3).
+//! Dopri5 and Dop853 ([`super::dopri5`], [`super::dop853`]: allocation-free ports of
+//! ode_solvers' methods) carried across output times ([`super::carry`]): an output
+//! inside a step is the method's dense output, the value at t_end a step end
+//! (docs/numerics.md §2).
 
-use super::dop853::{self, Failure, Settings};
+use super::carry::{Carried, CarryPoint, Failure, Outcome, Pair, Settings};
 use super::options::{check_state, check_step, interrupted, out_of_bounds};
-use super::{Method, OdeSystem, SolverOptions, SolverStats};
+use super::{Method, OdeSystem, SolverOptions, SolverStats, dop853, dopri5};
 use crate::error::{Error, Result};
-use nalgebra::DVector;
-use ode_solvers::Dopri5;
-use ode_solvers::dop_shared::{IntegrationError, OutputType, System};
 
-/// Adapts an [`OdeSystem`] to ode_solvers; stops the solver after an accepted step
-/// that is out of bounds or when interrupted. With `clock`, the last state component
-/// is the time itself (d tau/dt = 1, integrated exactly) and f sees it instead of the
-/// solver's stage time.
+/// Adapts an [`OdeSystem`] to the pairs; stops them after an accepted step that is
+/// out of bounds or when interrupted. With `clock`, the last state component is the
+/// time itself (d tau/dt = 1, integrated exactly) and f sees it instead of the stage
+/// time (ode_solvers' DOP853 tableau has c_12 = 0, docs/numerics.md §3).
 struct Adapter<'a, S> {
     sys: &'a S,
     opts: &'a SolverOptions,
@@ -37,69 +35,162 @@ impl<S: OdeSystem> Adapter<'_, S> {
     }
 }
 
-impl<S: OdeSystem> System<f64, DVector<f64>> for Adapter<'_, S> {
-    fn system(&self, t: f64, y: &DVector<f64>, dy: &mut DVector<f64>) {
-        self.rhs(t, y.as_slice(), dy.as_mut_slice());
-    }
+enum Pairs {
+    Dop853(Carried<dop853::Work>),
+    Dopri5(Carried<dopri5::Work>),
+}
 
-    fn solout(&mut self, _t: f64, y: &DVector<f64>, _dy: &DVector<f64>) -> bool {
-        self.stop(y.as_slice())
+/// A Dopri5 or Dop853 integration carried from output to output.
+pub(super) struct Explicit {
+    pairs: Pairs,
+    clock: bool,
+    settings: Settings,
+    /// The state at the output time, clock included.
+    out: Vec<f64>,
+}
+
+/// The settings from t on. Steps are at most the span, and at most `output_dt` when
+/// the run stops at a steady state: once the transient has decayed the controller
+/// lets the step grow to the edge of the stability region (|h lambda| ~ 3.3 for
+/// DOPRI5, ~6 for DOP853) of the fast modes, whose error then stays at tolerance
+/// level instead of decaying, and ||dy/dt|| ~ |lambda| tol may never fall below
+/// `steady_tol` (neurons settling with tau = 1e-3 did not). Steps no longer than an
+/// output interval are those of the runs before steps were carried across outputs.
+fn settings(opts: &SolverOptions, t: f64) -> Settings {
+    let span = opts.t_end.abs().max(opts.t_end - t);
+    Settings {
+        rtol: opts.rtol,
+        atol: opts.atol,
+        h_max: if opts.steady_tol > 0.0 {
+            span.min(opts.output_dt)
+        } else {
+            span
+        },
+        n_max: opts.max_steps,
+        n_stiff: 1000,
     }
 }
 
-/// One output interval of Dopri5/Dop853 from t to t_next starting with step h
-/// (0 = let the solver estimate it); `work` keeps Dop853's vectors between
-/// intervals. Returns the largest step accepted.
-#[allow(clippy::too_many_arguments)]
-pub(super) fn adaptive_interval<S: OdeSystem>(
-    sys: &S,
-    t: f64,
-    t_next: f64,
-    y: &mut [f64],
-    h: f64,
-    opts: &SolverOptions,
-    stats: &mut SolverStats,
-    work: &mut Option<dop853::Work>,
-) -> Result<f64> {
-    let clock = opts.method == Method::Dop853 && !sys.autonomous();
-    let adapter = Adapter { sys, opts, clock };
-    let mut y0 = y.to_vec();
-    if clock {
-        y0.push(t);
-    }
-    let settings = Settings {
-        rtol: opts.rtol,
-        atol: opts.atol,
-        h_max: opts.t_end.abs().max(t_next - t),
-        h0: h.min(t_next - t),
-        n_max: opts.max_steps,
-        n_stiff: 1000,
-    };
-    let out = match opts.method {
-        Method::Dopri5 => dopri5(adapter, t, t_next, &mut y0, &settings),
-        _ => {
-            let w = work.get_or_insert_with(|| dop853::Work::new(y0.len()));
-            if w.dim() != y0.len() {
-                *w = dop853::Work::new(y0.len());
-            }
-            let mut f = |t: f64, y: &[f64], dy: &mut [f64]| adapter.rhs(t, y, dy);
-            let mut stop = |y: &[f64]| adapter.stop(y);
-            dop853::integrate(&mut f, &mut stop, t, t_next, &mut y0, &settings, w)
+impl Explicit {
+    /// Starts at (t, y) with step h (0 = estimate it), or continues after `carry` (a
+    /// [`Explicit::point`] of the same system and options).
+    pub(super) fn new<S: OdeSystem>(
+        sys: &S,
+        t: f64,
+        y: &[f64],
+        h: f64,
+        carry: Option<&CarryPoint>,
+        opts: &SolverOptions,
+    ) -> Self {
+        let clock = opts.method == Method::Dop853 && !sys.autonomous();
+        let adapter = Adapter { sys, opts, clock };
+        let mut f = |t: f64, y: &[f64], dy: &mut [f64]| adapter.rhs(t, y, dy);
+        let s = settings(opts, t);
+        let mut y0 = y.to_vec();
+        if clock {
+            y0.push(t);
         }
-    };
-    let n = y.len();
-    y.copy_from_slice(&y0[..n]);
-    let t_reached = out.t;
-    let Some(failure) = out.failure else {
-        stats.accepted_steps += u64::from(out.accepted);
-        stats.rejected_steps += u64::from(out.rejected);
-        stats.rhs_evals += u64::from(out.evals);
-        check_step(sys, t_reached, y, opts)?;
-        // The largest step of the interval, not the last one (cut to land on t_next).
-        return Ok(out.largest_step);
-    };
+        let out = y0.clone();
+        let pairs = match (opts.method, carry) {
+            (Method::Dopri5, None) => Pairs::Dopri5(Carried::new(t, y0, h, s.h_max)),
+            (Method::Dopri5, Some(c)) => Pairs::Dopri5(Carried::resume(&mut f, c, &s)),
+            (_, None) => Pairs::Dop853(Carried::new(t, y0, h, s.h_max)),
+            (_, Some(c)) => Pairs::Dop853(Carried::resume(&mut f, c, &s)),
+        };
+        Explicit {
+            pairs,
+            clock,
+            settings: s,
+            out,
+        }
+    }
+
+    /// The next step size.
+    pub(super) fn h(&self) -> f64 {
+        match &self.pairs {
+            Pairs::Dop853(c) => c.h(),
+            Pairs::Dopri5(c) => c.h(),
+        }
+    }
+
+    /// What [`Explicit::new`] needs to continue; None before the first step.
+    pub(super) fn point(&self) -> Option<CarryPoint> {
+        match &self.pairs {
+            Pairs::Dop853(c) => c.point(),
+            Pairs::Dopri5(c) => c.point(),
+        }
+    }
+
+    /// Integrates to t_next (steps past it when it falls inside a step) and writes the
+    /// state at t_next into `y`.
+    pub(super) fn interval<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t_next: f64,
+        y: &mut [f64],
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> Result<()> {
+        let adapter = Adapter {
+            sys,
+            opts,
+            clock: self.clock,
+        };
+        let (s, out) = (&self.settings, &mut self.out);
+        match &mut self.pairs {
+            Pairs::Dop853(c) => interval(c, &adapter, t_next, s, out, stats)?,
+            Pairs::Dopri5(c) => interval(c, &adapter, t_next, s, out, stats)?,
+        }
+        y.copy_from_slice(&out[..y.len()]);
+        check_step(sys, t_next, y, opts)
+    }
+}
+
+fn interval<P: Pair, S: OdeSystem>(
+    c: &mut Carried<P>,
+    a: &Adapter<'_, S>,
+    t_next: f64,
+    s: &Settings,
+    out: &mut [f64],
+    stats: &mut SolverStats,
+) -> Result<()> {
+    let mut f = |t: f64, y: &[f64], dy: &mut [f64]| a.rhs(t, y, dy);
+    let mut stop = |y: &[f64]| a.stop(y);
+    let n = out.len() - usize::from(a.clock);
+    loop {
+        let o = c.advance(&mut f, &mut stop, t_next, a.opts.t_end, s);
+        count(stats, &o);
+        if let Some(failure) = o.failure {
+            return Err(failed(a.sys, c, failure, a.opts, n));
+        }
+        if !o.stopped {
+            break;
+        }
+        // A step out of bounds or an interrupt: the error at the step's end.
+        check_step(a.sys, c.t(), &c.y()[..n], a.opts)?;
+    }
+    stats.rhs_evals += u64::from(c.output(&mut f, t_next, out));
+    Ok(())
+}
+
+fn count(stats: &mut SolverStats, o: &Outcome) {
+    stats.accepted_steps += u64::from(o.accepted);
+    stats.rejected_steps += u64::from(o.rejected);
+    stats.rhs_evals += u64::from(o.evals);
+}
+
+/// The error of a failed integration (diverged when the last state is out of bounds).
+fn failed<P: Pair, S: OdeSystem>(
+    sys: &S,
+    c: &Carried<P>,
+    failure: Failure,
+    opts: &SolverOptions,
+    n: usize,
+) -> Error {
     // A step that left the bound ends the run as diverged, not as a failure.
-    check_state(sys, t_reached, y, opts)?;
+    if let Err(e) = check_state(sys, c.t(), &c.y()[..n], opts) {
+        return e;
+    }
     let (reason, hint) = match failure {
         Failure::MaxSteps(n_step) => (
             format!("more than {n_step} steps in one output interval"),
@@ -114,63 +205,9 @@ pub(super) fn adaptive_interval<S: OdeSystem>(
             "use method = \"rk4\" with a small step, or a stiff solver where offered",
         ),
     };
-    Err(Error::SolverFailed {
-        time: t_reached,
+    Error::SolverFailed {
+        time: c.t(),
         reason,
         hint: hint.into(),
-    })
-}
-
-/// One interval of ode_solvers' Dopri5 (its controller constants: safety 0.9, beta
-/// 0.04, factors 0.2..10), as a [`dop853::Outcome`]; `y` ends at the last accepted
-/// step.
-fn dopri5<S: OdeSystem>(
-    adapter: Adapter<'_, S>,
-    t: f64,
-    t_next: f64,
-    y: &mut [f64],
-    s: &Settings,
-) -> dop853::Outcome {
-    let y0 = DVector::from_column_slice(y);
-    let mut solver = Dopri5::from_param(
-        adapter,
-        t,
-        t_next,
-        0.0,
-        y0,
-        s.rtol,
-        s.atol,
-        0.9,
-        0.04,
-        0.2,
-        10.0,
-        s.h_max,
-        s.h0,
-        s.n_max,
-        s.n_stiff,
-        OutputType::Sparse,
-    );
-    let result = solver.integrate();
-    let (ts, ys) = solver.results().get();
-    if let Some(last) = ys.last() {
-        y.copy_from_slice(last.as_slice());
-    }
-    let failure = match &result {
-        Ok(_) => None,
-        Err(IntegrationError::MaxNumStepReached { n_step, .. }) => Some(Failure::MaxSteps(*n_step)),
-        Err(IntegrationError::StepSizeUnderflow { .. }) => Some(Failure::Underflow),
-        Err(IntegrationError::StiffnessDetected { .. }) => Some(Failure::Stiffness),
-    };
-    let (accepted, rejected, evals) = match &result {
-        Ok(st) => (st.accepted_steps, st.rejected_steps, st.num_eval),
-        Err(_) => (0, 0, 0), // not counted, as before
-    };
-    dop853::Outcome {
-        t: ts.last().copied().unwrap_or(t),
-        largest_step: ts.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max),
-        accepted,
-        rejected,
-        evals,
-        failure,
     }
 }

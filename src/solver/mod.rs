@@ -19,22 +19,26 @@
 //! # Ok::<(), lmser::Error>(())
 //! ```
 //!
-//! The explicit adaptive methods are ode_solvers' Dopri5 and Dop853 (the latter as an
-//! allocation-free port giving the same bits, docs/numerics.md §2.4); the stiff ones
-//! are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them with a
-//! fixed step for order checks). They are run one output
-//! interval at a time in `Sparse` mode, so the value at every output time (and at
-//! t_end) is the solver's own step end point, never an extrapolation (ode_solvers'
-//! dense output is wrong at x_end, see docs/numerics.md §2), and memory stays bounded by one
-//! interval's steps. The largest step accepted in an interval starts the next one.
+//! The explicit adaptive methods are allocation-free ports of ode_solvers' Dopri5
+//! and Dop853 (the latter bit for bit, docs/numerics.md §2.4), carried through the
+//! output times: a step is never cut for an output, an output inside a step is the
+//! method's own dense output (order 4 and 7; Hairer, Nørsett & Wanner, Solving ODEs
+//! I, §II.6), and only the last step is cut, so the value at t_end is a step end
+//! (ode_solvers' dense output is wrong at x_end, docs/numerics.md §2.1, §2.6). The
+//! stiff ones are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them
+//! with a fixed step for order checks); they and RK4 are run one output interval at
+//! a time, the largest step accepted in an interval starting the next one.
 
+mod carry;
 mod dop853;
+mod dopri5;
 mod driver;
 mod explicit;
 mod options;
 mod rk4;
 mod rosenbrock;
 
+pub use carry::CarryPoint;
 pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
 pub use options::{Method, SolverOptions, beyond, norm};
 pub(crate) use options::{check_bound, poll, raised};
@@ -149,3 +153,5 @@ pub fn integrate<S: OdeSystem + ?Sized>(
     }
     Ok(d.finish())
 }
+#[cfg(test)]
+mod dense_tests;

@@ -10,9 +10,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Method {
-    /// Dormand-Prince 5(4), adaptive (ode_solvers).
+    /// Dormand-Prince 5(4), adaptive (a port of ode_solvers' method).
     Dopri5,
-    /// Dormand-Prince 8(5,3), adaptive (ode_solvers).
+    /// Dormand-Prince 8(5,3), adaptive (a port of ode_solvers' method).
     Dop853,
     /// Classical fourth-order Runge-Kutta with a fixed step.
     Rk4,

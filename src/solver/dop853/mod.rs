@@ -15,104 +15,15 @@
 //! changes nothing for finite values (x + 0 = x; only the sign of an exact zero sum
 //! could differ, and no output depends on it).
 
+mod dense;
 mod tableau;
 use tableau::{A, B, BHH, C, E};
 
-/// What went wrong, as ode_solvers' `IntegrationError` (mapped to messages by
-/// `explicit::adaptive_interval`).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub(super) enum Failure {
-    /// More than `n_max` steps (the count reached).
-    MaxSteps(u32),
-    /// The step fell below the rounding of t.
-    Underflow,
-    /// 15 stiffness detections without 6 non-stiff steps between them.
-    Stiffness,
-}
-
-/// Settings of one integration (as `Dop853::from_param`).
-pub(super) struct Settings {
-    pub rtol: f64,
-    pub atol: f64,
-    pub h_max: f64,
-    /// Initial step; 0 = estimate it (two extra right-hand sides).
-    pub h0: f64,
-    pub n_max: u32,
-    pub n_stiff: u32,
-}
-
-/// The outcome of one integration.
-#[derive(Debug, Clone, Copy)]
-pub(super) struct Outcome {
-    /// Time of the last accepted step end (t0 if none).
-    pub t: f64,
-    /// The largest difference of consecutive accepted step ends.
-    pub largest_step: f64,
-    pub accepted: u32,
-    pub rejected: u32,
-    pub evals: u32,
-    pub failure: Option<Failure>,
-}
-
-/// The step-size controller of ode_solvers (safety 0.9, beta 0, factors 1/6..3).
-struct Controller {
-    alpha: f64,
-    facc1: f64,
-    facc2: f64,
-    fac_old: f64,
-    h_max: f64,
-    reject: bool,
-    posneg: f64,
-}
-
-impl Controller {
-    const SAFETY: f64 = 0.9;
-    const BETA: f64 = 0.0;
-
-    fn new(h_max: f64, posneg: f64) -> Self {
-        Controller {
-            alpha: 1.0 / 8.0 - Self::BETA * 0.2,
-            facc1: 1.0 / 0.333,
-            facc2: 1.0 / 6.0,
-            fac_old: 1.0e-4,
-            h_max: h_max.abs(),
-            reject: false,
-            posneg,
-        }
-    }
-
-    /// Accepts (true) or rejects the step h with error `err`; the next step in h_new.
-    fn accept(&mut self, err: f64, h: f64, h_new: &mut f64) -> bool {
-        let fac11 = err.powf(self.alpha);
-        let mut fac = fac11 * self.fac_old.powf(-Self::BETA);
-        fac = self.facc2.max(self.facc1.min(fac / Self::SAFETY));
-        *h_new = h / fac;
-        if err <= 1.0 {
-            self.fac_old = err.max(1.0e-4);
-            if h_new.abs() > self.h_max {
-                *h_new = self.posneg * self.h_max;
-            }
-            if self.reject {
-                *h_new = self.posneg * h_new.abs().min(h.abs());
-            }
-            self.reject = false;
-            true
-        } else {
-            *h_new = h / self.facc1.min(fac11 / Self::SAFETY);
-            self.reject = true;
-            false
-        }
-    }
-}
-
-/// sign(a, b) of ode_solvers: |a| with the sign of b (b = 0 counts as negative).
-fn sign(a: f64, b: f64) -> f64 {
-    if b > 0.0 { a.abs() } else { -a.abs() }
-}
+use super::carry::{Controller, Pair, Settings, hinit};
 
 crate::simd::multiversion! {
     /// out_i = y_i + sum_m k_m,i c_m, summed left to right (as y += k c, term by term).
-    fn combo<const S: usize>(out: &mut [f64], y: &[f64], ks: [&[f64]; S], c: [f64; S]) {
+    pub(super) fn combo<const S: usize>(out: &mut [f64], y: &[f64], ks: [&[f64]; S], c: [f64; S]) {
         let n = out.len();
         let y = &y[..n];
         let ks = ks.map(|k| &k[..n]);
@@ -170,12 +81,17 @@ crate::simd::multiversion! {
     }
 }
 
-/// The work vectors of an integration of dimension n, reused across calls.
+/// The work vectors of an integration of dimension n, reused across steps. After
+/// [`Pair::commit`], `k[0]` holds f at the new point (the next step's first stage),
+/// `f_new` the old first stage, `k[1..12]` stages 2..12 of the committed step and
+/// `y_old` its start: what the dense output needs.
 pub(super) struct Work {
     k: Vec<Vec<f64>>,
     y_stage: Vec<f64>,
     y_new: Vec<f64>,
+    y_old: Vec<f64>,
     f_new: Vec<f64>,
+    dense: dense::Dense,
     t1: Vec<f64>,
     t2: Vec<f64>,
     /// (j, a_{s,j}) with a_{s,j} != 0, per stage s = 2..12.
@@ -189,7 +105,9 @@ impl Work {
             k: (0..12).map(|_| z()).collect(),
             y_stage: z(),
             y_new: z(),
+            y_old: z(),
             f_new: z(),
+            dense: dense::Dense::new(n),
             t1: z(),
             t2: z(),
             terms: A
@@ -203,10 +121,6 @@ impl Work {
                 })
                 .collect(),
         }
-    }
-
-    pub(super) fn dim(&self) -> usize {
-        self.y_stage.len()
     }
 
     /// y_stage = y + sum_j (h a_{s,j}) k_j for stage s (1-based, 2..12).
@@ -260,8 +174,8 @@ impl Work {
 
     /// h sqrt(|f_new - k_12|^2 / |y_new - y_stage12|^2): the stiffness estimate (with
     /// nalgebra's dot, as ode_solvers).
-    fn stiffness_estimate(&mut self, h: f64) -> f64 {
-        let n = self.dim();
+    fn stiffness(&mut self, h: f64) -> f64 {
+        let n = self.y_stage.len();
         for i in 0..n {
             self.t1[i] = self.f_new[i] - self.k[11][i];
             self.t2[i] = self.y_new[i] - self.y_stage[i];
@@ -277,144 +191,97 @@ impl Work {
     }
 }
 
-/// ode_solvers' initial step estimate (Hairer's HINIT with order 8), indexed as
-/// ode_solvers writes it.
-#[allow(clippy::needless_range_loop)]
-fn initial_step<F: FnMut(f64, &[f64], &mut [f64])>(
-    f: &mut F,
-    w: &mut Work,
-    t: f64,
-    t_end: f64,
-    y: &[f64],
-    s: &Settings,
-) -> f64 {
-    let n = y.len();
-    let posneg = sign(1.0, t_end - t);
-    f(t, y, &mut w.t1);
-    let (mut d0, mut d1) = (0.0, 0.0);
-    for i in 0..n {
-        let sci = s.atol + y[i].abs() * s.rtol;
-        d0 += (y[i] / sci) * (y[i] / sci);
-        d1 += (w.t1[i] / sci) * (w.t1[i] / sci);
-    }
-    let mut h0 = if d0 < 1.0e-10 || d1 < 1.0e-10 {
-        1.0e-6
-    } else {
-        0.01 * (d0 / d1).sqrt()
-    };
-    h0 = sign(h0.min(s.h_max.abs()), posneg);
-    for i in 0..n {
-        w.y_stage[i] = y[i] + w.t1[i] * h0;
-    }
-    f(t + h0, &w.y_stage, &mut w.t2);
-    let mut d2 = 0.0;
-    for i in 0..n {
-        let sci = s.atol + y[i].abs() * s.rtol;
-        d2 += ((w.t2[i] - w.t1[i]) / sci) * ((w.t2[i] - w.t1[i]) / sci);
-    }
-    d2 = d2.sqrt() / h0;
-    let h1 = if d1.sqrt().max(d2.abs()) <= 1.0e-15 {
-        1.0e-6f64.max(h0.abs() * 1.0e-3)
-    } else {
-        (0.01 / d1.sqrt().max(d2)).powf(0.125)
-    };
-    sign((100.0 * h0.abs()).min(h1.min(s.h_max.abs())), posneg)
-}
+impl Pair for Work {
+    const ATTEMPT_EVALS: u32 = 11;
+    const STIFF: f64 = 6.1;
+    /// On y' = lambda y the order-7 interpolant's error inside a step is <= 0.05 of
+    /// the step's start value for h |lambda| <= 4 (0.9 at 5; the step end's own
+    /// error stays small up to the stability edge, ~6): see src/solver/dense_tests.rs.
+    const DENSE_RHO: f64 = 4.0;
 
-/// Integrates y from t to t_end (y holds the state at the last accepted step end on
-/// return). `stop` is asked after every accepted step (with the new state) and ends
-/// the integration when it returns true, as ode_solvers' `solout`.
-pub(super) fn integrate<F, G>(
-    f: &mut F,
-    stop: &mut G,
-    t: f64,
-    t_end: f64,
-    y: &mut [f64],
-    s: &Settings,
-    w: &mut Work,
-) -> Outcome
-where
-    F: FnMut(f64, &[f64], &mut [f64]),
-    G: FnMut(&[f64]) -> bool,
-{
-    let mut out = Outcome {
-        t,
-        largest_step: 0.0,
-        accepted: 0,
-        rejected: 0,
-        evals: 0,
-        failure: None,
-    };
-    let posneg = sign(1.0, t_end - t);
-    let mut ctl = Controller::new(s.h_max, posneg);
-    let (mut x, mut h) = (t, s.h0);
-    if h == 0.0 {
-        h = initial_step(f, w, t, t_end, y, s);
-        out.evals += 2;
+    fn new(n: usize) -> Self {
+        Work::new(n)
     }
-    let (mut last, mut h_new, mut n_step) = (false, 0.0, 0u32);
-    let (mut iasti, mut non_stiff) = (0u32, 0u32);
-    f(x, y, &mut w.k[0]);
-    out.evals += 1;
-    while !last {
-        if n_step >= s.n_max {
-            out.failure = Some(Failure::MaxSteps(n_step));
-            return out;
-        }
-        if 0.1 * h.abs() <= f64::EPSILON * x.abs() {
-            out.failure = Some(Failure::Underflow);
-            return out;
-        }
-        if (x + 1.01 * h - t_end) * posneg > 0.0 {
-            h = t_end - x;
-            last = true;
-        }
-        n_step += 1;
+
+    /// ode_solvers' DOP853 controller: beta 0, alpha 1/8, step ratios 0.333..6.
+    fn controller(h_max: f64) -> Controller {
+        Controller::new(1.0 / 8.0 - 0.0 * 0.2, 0.0, 0.333, 6.0, h_max)
+    }
+
+    fn initial_step<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        f: &mut F,
+        t: f64,
+        y: &[f64],
+        s: &Settings,
+    ) -> f64 {
+        hinit(
+            f,
+            t,
+            y,
+            s,
+            0.125,
+            [&mut self.t1, &mut self.t2, &mut self.y_stage],
+        )
+    }
+
+    fn first_stage<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, f: &mut F, t: f64, y: &[f64]) {
+        f(t, y, &mut self.k[0]);
+    }
+
+    fn attempt<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        f: &mut F,
+        t: f64,
+        y: &[f64],
+        h: f64,
+        rtol: f64,
+        atol: f64,
+    ) -> f64 {
         for st in 2..=12 {
-            w.stage_input(st, y, h);
-            let (k, ys) = (&mut w.k, &w.y_stage);
-            f(x + h * C[st - 1], ys, &mut k[st - 1]);
+            self.stage_input(st, y, h);
+            f(t + h * C[st - 1], &self.y_stage, &mut self.k[st - 1]);
         }
-        out.evals += 11;
-        let err = w.solution_and_error(y, h, s.rtol, s.atol);
-        if ctl.accept(err, h, &mut h_new) {
-            out.accepted += 1;
-            f(x + h, &w.y_new, &mut w.f_new);
-            out.evals += 1;
-            if out.accepted.is_multiple_of(s.n_stiff) || iasti > 0 {
-                if w.stiffness_estimate(h) > 6.1 {
-                    non_stiff = 0;
-                    iasti += 1;
-                    if iasti == 15 {
-                        out.failure = Some(Failure::Stiffness);
-                        return out;
-                    }
-                } else {
-                    non_stiff += 1;
-                    if non_stiff == 6 {
-                        iasti = 0;
-                    }
-                }
-            }
-            std::mem::swap(&mut w.k[0], &mut w.f_new);
-            y.copy_from_slice(&w.y_new);
-            let x_old = x;
-            x += h;
-            out.largest_step = out.largest_step.max(x - x_old);
-            out.t = x;
-            if stop(y) {
-                last = true;
-            }
-            if last {
-                return out;
-            }
-        } else {
-            last = false;
-            if out.accepted >= 1 {
-                out.rejected += 1;
-            }
-        }
-        h = h_new;
+        self.solution_and_error(y, h, rtol, atol)
     }
-    out
+
+    fn accepted<F: FnMut(f64, &[f64], &mut [f64])>(&mut self, f: &mut F, t: f64, h: f64) -> u32 {
+        f(t + h, &self.y_new, &mut self.f_new);
+        1
+    }
+
+    fn stiffness_estimate(&mut self, h: f64) -> f64 {
+        self.stiffness(h)
+    }
+
+    fn commit(&mut self, y: &mut Vec<f64>) {
+        let (k0, f_new) = (&mut self.k[0], &mut self.f_new);
+        std::mem::swap(k0, f_new);
+        std::mem::swap(&mut self.y_old, y);
+        std::mem::swap(y, &mut self.y_new);
+    }
+
+    fn prepare_dense<F: FnMut(f64, &[f64], &mut [f64])>(
+        &mut self,
+        f: &mut F,
+        t: f64,
+        h: f64,
+        y: &[f64],
+    ) -> u32 {
+        // k_1 of the step (now f_new), k_2..k_12, and k_13 = f at its end (now k[0]).
+        let k: [&[f64]; 13] = std::array::from_fn(|j| match j {
+            0 => self.f_new.as_slice(),
+            12 => self.k[0].as_slice(),
+            _ => self.k[j].as_slice(),
+        });
+        self.dense.prepare(f, t, h, &self.y_old, y, k)
+    }
+
+    fn interpolate(&self, theta: f64, out: &mut [f64]) {
+        self.dense.interpolate(&self.y_old, theta, out);
+    }
+
+    fn step_start(&self) -> &[f64] {
+        &self.y_old
+    }
 }
