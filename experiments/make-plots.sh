@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every shipped experiment config into runs/<name>/ (its `name`, the default run
 # directory) and `lmser check` into runs/check/, then copies the plots shown in the
-# README into plots/. Usage: bash experiments/make-plots.sh
+# README into plots/. Usage: bash experiments/make-plots.sh (about 15 minutes on 2
+# cores, most of it experiments/comparison-digits.toml)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release --quiet
@@ -39,4 +40,10 @@ cp runs/check/escape_times.png plots/escape-times.png
 cp runs/check/lmser_vs_oja.png plots/lmser-vs-oja.png
 cp runs/check/theorem4.png plots/theorem4.png
 cp runs/check/coupled_vs_two_phase.png plots/coupled-vs-two-phase.png
+cp runs/multilayer-digits/learning.png plots/multilayer-digits.png
+cp runs/comparison-digits/learning_curves.png plots/comparison-digits-curves.png
+for mode in reconstruction generation association; do
+    cp "runs/comparison-digits/recall_$mode.png" "plots/recall-$mode.png"
+done
+cp runs/comparison-digits/table.csv docs/comparison-digits-table.csv
 echo "plots written to plots/"
