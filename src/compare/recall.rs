@@ -33,7 +33,8 @@ pub struct RecallReport {
 }
 
 /// Trains a `sup-lmser` net for `iterations` and measures every mode; with `grids`,
-/// writes `recall_*.png` there (side = image height x width).
+/// writes `recall_*.png` and the trained weights `W1.csv` .. `WK.csv` there (side =
+/// image height x width).
 pub fn recall_modes(
     train: &Split,
     test: &Split,
@@ -97,6 +98,10 @@ pub fn recall_modes(
         noisy_accuracy_feedforward: accuracy(&ff, &test.labels),
     };
     if let Some(dir) = grids {
+        // The trained net, loadable with `lmser run CONFIG --from DIR`.
+        for (k, wk) in w.iter().enumerate() {
+            crate::io::files::write_matrix(&dir.join(format!("W{}.csv", k + 1)), wk)?;
+        }
         let cols = |m: &DMatrix<f64>| -> Vec<Vec<f64>> {
             m.column_iter()
                 .map(|c| c.iter().copied().collect())

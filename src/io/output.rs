@@ -58,6 +58,9 @@ const RUN_FILES: &[&str] = &[
     "table",
     "curves",
     "learning_curves",
+    "recall_reconstruction",
+    "recall_generation",
+    "recall_association",
 ];
 
 /// True for a file name that a run writes.
