@@ -43,6 +43,19 @@ impl MultilayerConfig {
                 _ => {}
             }
         }
+        self.validate_learning(at)?;
+        if let Some(s) = &self.solver
+            && s.t_end.is_some()
+        {
+            return Err(at.err(
+                "solver.t_end",
+                "learning runs take t_end from [learning]; remove it",
+            ));
+        }
+        Ok(())
+    }
+
+    fn validate_learning(&self, at: &Origin) -> Result<()> {
         let l = &self.learning;
         positive(at, "learning.t_end", l.t_end)?;
         if let Some(t) = l.tau_w {
@@ -101,14 +114,6 @@ impl MultilayerConfig {
             return Err(at.err(
                 "learning.supervised",
                 "needs labels: use dataset = \"digits\" or images + labels",
-            ));
-        }
-        if let Some(s) = &self.solver
-            && s.t_end.is_some()
-        {
-            return Err(at.err(
-                "solver.t_end",
-                "learning runs take t_end from [learning]; remove it",
             ));
         }
         Ok(())
