@@ -215,7 +215,8 @@ fn slides_rules_differ_from_the_exact_gradient_in_deep_nets() {
     }
 }
 
-/// With the weights frozen (tau_w = 1e12), the neuron part of the coupled system is
+/// With the weights frozen (tau_w = 1e12), the neuron part of the coupled system (with
+/// different time constants per layer, which Theorem 1 allows) is
 /// the neuron ODE: its energy never rises (Theorem 1; steps of Dop853 at rtol 1e-10
 /// move E by far less than the 1e-10 allowed) and it ends at the settled state.
 #[test]
@@ -223,7 +224,14 @@ fn coupled_neurons_lower_the_energy_and_end_settled() {
     use lmser::dynamics::multilayer::CoupledNet;
     let stack = Stack::uniform(Activation::Logistic, 2);
     let (w, x) = net(&[6, 4, 3], 2.0, 8);
-    let sys = CoupledNet::new(&stack, MultiRule::Lmser, (1.0, 1e12), &w, x.clone(), None);
+    let sys = CoupledNet::new(
+        &stack,
+        MultiRule::Lmser,
+        (vec![1.0, 0.4], 1e12),
+        &w,
+        x.clone(),
+        None,
+    );
     let mut y: Vec<f64> = vec![0.5; 4 * 5 + 3 * 5];
     y.extend(w.iter().flat_map(|m| m.iter().copied()));
     let opts = SolverOptions::new(Method::Dop853, 60.0)

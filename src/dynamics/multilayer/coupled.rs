@@ -1,7 +1,7 @@
 //! Neurons and weights of a K-layer net in one ODE over a held batch X (n_0 x B,
 //! docs/theory.md §10.5):
 //!
-//! tau dZ_k/dt = -Z_k + s_k(W_k Z_{k-1} + W_{k+1}^T Z_{k+1}),  Z_0 = X,
+//! tau_k dZ_k/dt = -Z_k + s_k(W_k Z_{k-1} + W_{k+1}^T Z_{k+1}),  Z_0 = X,
 //! tau_w dW_k/dt = the rule's update at the current Z (mean over the held samples),
 //!
 //! with the rule's S'_k taken at the current pre-activations. The state is
@@ -15,7 +15,8 @@ use nalgebra::DMatrix;
 pub struct CoupledNet<'a> {
     stack: &'a Stack,
     rule: MultiRule,
-    tau: f64,
+    /// tau_k of layer k at index k-1.
+    tau: Vec<f64>,
     tau_w: f64,
     x: DMatrix<f64>,
     target: Option<DMatrix<f64>>,
@@ -24,12 +25,13 @@ pub struct CoupledNet<'a> {
 }
 
 impl<'a> CoupledNet<'a> {
-    /// The system for weights shaped like `w`, time constants tau (neurons) and
-    /// tau_w (weights), holding `x` (and pushing the top toward `target`, if given).
+    /// The system for weights shaped like `w`, time constants tau_1..tau_K (neurons,
+    /// one per layer) and tau_w (weights), holding `x` (and pushing the top toward
+    /// `target`, if given).
     pub fn new(
         stack: &'a Stack,
         rule: MultiRule,
-        (tau, tau_w): (f64, f64),
+        (tau, tau_w): (Vec<f64>, f64),
         w: &[DMatrix<f64>],
         x: DMatrix<f64>,
         target: Option<DMatrix<f64>>,
@@ -107,7 +109,7 @@ impl OdeSystem for CoupledNet<'_> {
         for k in 1..=depth {
             let target = apply_s(self.stack.activation(k), &drives[k - 1]);
             for (v, (zk, sk)) in z[k].iter().zip(target.iter()).enumerate() {
-                dy[at + v] = (sk - zk) / self.tau;
+                dy[at + v] = (sk - zk) / self.tau[k - 1];
             }
             at += z[k].len();
         }

@@ -33,7 +33,7 @@ impl<'a> CoupledStepper<'a> {
         let sys = CoupledNet::new(
             &spec.stack,
             spec.rule,
-            (spec.tau, spec.tau_w),
+            (spec.tau.clone(), spec.tau_w),
             &spec.w0,
             x,
             target,

@@ -90,8 +90,8 @@ pub struct MultilayerSpec {
     pub eta: f64,
     /// Minibatch size (samples per step, or held together).
     pub batch: usize,
-    /// Neuron time constant (coupled mode).
-    pub tau: f64,
+    /// Neuron time constants tau_1..tau_K (coupled mode).
+    pub tau: Vec<f64>,
     /// How long a sample is held (two-phase and coupled modes).
     pub presentation: f64,
     /// Master seed.
@@ -142,8 +142,18 @@ impl MultilayerSpec {
         };
         let t_end = l.t_end;
         let tau_w = l.tau_w.unwrap_or(1.0);
-        let tau = l.tau.unwrap_or(tau_w / 100.0);
-        let presentation = l.presentation.unwrap_or(10.0 * tau);
+        let depth = layers.len() - 1;
+        let tau = match &l.tau {
+            Some(t) => t.expand(depth).ok_or_else(|| {
+                at.err(
+                    "learning.tau",
+                    format!("give one tau or one per layer ({depth})"),
+                )
+            })?,
+            None => vec![tau_w / 100.0; depth],
+        };
+        let slowest = tau.iter().copied().fold(0.0, f64::max);
+        let presentation = l.presentation.unwrap_or(10.0 * slowest);
         let default = crate::io::config::SolverSection::default();
         let solver = crate::experiment::solver_from(
             c.solver.as_ref().unwrap_or(&default),

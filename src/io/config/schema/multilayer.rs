@@ -125,9 +125,11 @@ pub struct MultilayerLearning {
     /// Stochastic, two-phase and coupled modes: samples per step or held together
     /// (default 32 stochastic, 1 otherwise).
     pub batch: Option<usize>,
-    /// Coupled mode: the neuron time constant (default tau_w / 100).
-    pub tau: Option<f64>,
-    /// Two-phase and coupled modes: how long each sample is held (default 10 tau).
+    /// Coupled mode: the neuron time constant, once or one per layer 1..K (default
+    /// tau_w / 100).
+    pub tau: Option<OneOrMany<f64>>,
+    /// Two-phase and coupled modes: how long each sample is held (default 10 times
+    /// the largest tau).
     pub presentation: Option<f64>,
 }
 

@@ -99,10 +99,11 @@ impl MultilayerConfig {
                 ));
             }
         }
-        for (key, v) in [("tau", l.tau), ("presentation", l.presentation)] {
-            if let Some(v) = v {
-                positive(at, &format!("learning.{key}"), v)?;
-            }
+        for &v in l.tau.as_ref().map_or(&[][..], |t| t.values()) {
+            positive(at, "learning.tau", v)?;
+        }
+        if let Some(v) = l.presentation {
+            positive(at, "learning.presentation", v)?;
         }
         if let Some(e) = l.eta {
             positive(at, "learning.eta", e)?;
