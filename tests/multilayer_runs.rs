@@ -324,3 +324,43 @@ fn coupled_runs_reach_the_two_phase_limit() {
     let e = column(&dir.path().join("cpl/trajectory.csv"), "E");
     assert!(e.iter().all(|v| v.is_finite()));
 }
+
+/// IDX files (the Fashion-MNIST format, gzip) given by path: a run reads, scales and
+/// splits them; 30 images of 4 x 4 pixels in 3 classes.
+#[test]
+fn idx_images_run_end_to_end() {
+    use std::io::Write;
+    let dir = tempfile::tempdir().unwrap();
+    let gz = |name: &str, bytes: &[u8]| {
+        let f = std::fs::File::create(dir.path().join(name)).unwrap();
+        let mut e = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+        e.write_all(bytes).unwrap();
+        e.finish().unwrap();
+    };
+    let mut images = vec![0, 0, 8, 3, 0, 0, 0, 30, 0, 0, 0, 4, 0, 0, 0, 4];
+    let mut labels = vec![0, 0, 8, 1, 0, 0, 0, 30];
+    for i in 0..30u8 {
+        let class = i % 3;
+        images.extend((0..16u8).map(|p| {
+            if p % 3 == class {
+                255
+            } else {
+                (i * 7 + p) % 40
+            }
+        }));
+        labels.push(class);
+    }
+    gz("img.gz", &images);
+    gz("lab.gz", &labels);
+    let cfg = write(
+        dir.path(),
+        "c.toml",
+        "name = \"idx\"\nkind = \"learning\"\n[network]\nlayers = [16, 6, 3]\n[data]\nimages = \"img.gz\"\nlabels = \"lab.gz\"\ntest_fraction = 0.2\n[learning]\nmode = \"stochastic\"\nsupervised = true\nbatch = 4\nt_end = 2.0\n",
+    );
+    let report = run(&cfg, &dir.path().join("out")).unwrap();
+    let learning = &report.summary.results["learning"];
+    assert_eq!(learning["train_samples"], 24, "{learning}");
+    assert_eq!(learning["test_samples"], 6, "{learning}");
+    let j = column(&dir.path().join("out/trajectory.csv"), "J");
+    assert!(j[j.len() - 1] < j[0], "J did not fall: {j:?}");
+}
