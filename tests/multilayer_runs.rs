@@ -364,3 +364,38 @@ fn idx_images_run_end_to_end() {
     let j = column(&dir.path().join("out/trajectory.csv"), "J");
     assert!(j[j.len() - 1] < j[0], "J did not fall: {j:?}");
 }
+
+/// The step-size schedule eta_k = eta / (1 + k / eta_decay): the time axis is the sum
+/// of the steps, so the first output past t = 0.25 is at eta_0 + eta_1 + eta_2, and the
+/// run ends after the first K steps whose sum reaches t_end (the last one clipped).
+#[test]
+fn eta_decay_schedules_the_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    samples(dir.path());
+    let cfg = write(
+        dir.path(),
+        "c.toml",
+        "name = \"dec\"\nkind = \"learning\"\n[network]\nlayers = [6, 4, 3]\n[data]\nsamples = \"x.csv\"\n[learning]\nmode = \"stochastic\"\neta = 0.1\neta_decay = 10.0\nbatch = 5\nt_end = 1.0\n[solver]\noutput_dt = 0.25\ncheckpoint_interval = 0\n",
+    );
+    run(&cfg, &dir.path().join("out")).unwrap();
+    let eta = |k: usize| 0.1 / (1.0 + k as f64 / 10.0);
+    let t = column(&dir.path().join("out/trajectory.csv"), "t");
+    let first: f64 = (0..3).map(eta).sum();
+    assert!((t[1] - first).abs() < 1e-15, "{} vs {first}", t[1]);
+    assert_eq!(t[t.len() - 1], 1.0);
+    let mut k = 0;
+    let mut sum = 0.0;
+    while sum < 1.0 - 1e-12 {
+        sum += eta(k);
+        k += 1;
+    }
+    let ckpt: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("out/checkpoint.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(
+        ckpt["state"]["Stochastic"]["k"], k as u64,
+        "{}",
+        ckpt["state"]["Stochastic"]["t"]
+    );
+}

@@ -88,6 +88,8 @@ pub struct MultilayerSpec {
     pub supervised: bool,
     /// Stochastic step size and minibatch size.
     pub eta: f64,
+    /// Step-size schedule eta_k = eta / (1 + k / eta_decay) (stochastic mode).
+    pub eta_decay: Option<f64>,
     /// Minibatch size (samples per step, or held together).
     pub batch: usize,
     /// Neuron time constants tau_1..tau_K (coupled mode).
@@ -174,6 +176,7 @@ impl MultilayerSpec {
                 MultilayerMode::TwoPhase => presentation,
                 _ => l.eta.unwrap_or(0.1),
             },
+            eta_decay: l.eta_decay,
             batch: l.batch.unwrap_or(if l.mode == MultilayerMode::Stochastic {
                 32
             } else {

@@ -246,8 +246,9 @@ impl Epochs {
     }
 }
 
-/// Stochastic and two-phase modes: settle a minibatch, then W += (eta / tau_w) dW
-/// (eta = presentation in two-phase mode); t advances by eta per step.
+/// Stochastic and two-phase modes: settle a minibatch, then W += (eta_k / tau_w) dW
+/// with eta_k = eta / (1 + k / eta_decay) (or eta; eta = presentation in two-phase
+/// mode); t advances by eta_k per step.
 pub struct StochasticStepper<'a> {
     spec: &'a MultilayerSpec,
     w: Vec<DMatrix<f64>>,
@@ -271,15 +272,23 @@ impl<'a> StochasticStepper<'a> {
 
     fn step(&mut self) -> Result<()> {
         let t_end = self.spec.solver.t_end;
-        let eta = self.spec.eta.min(t_end - self.t);
+        let eta_k = match self.spec.eta_decay {
+            Some(d) => self.spec.eta / (1.0 + self.k as f64 / d),
+            None => self.spec.eta,
+        };
+        let eta = eta_k.min(t_end - self.t);
         let idx = self.epochs.columns(self.k);
         let v = velocity(self.spec, &self.w, &self.spec.train.select(&idx))?;
         for (w, dv) in self.w.iter_mut().zip(&v) {
             *w += dv * eta;
         }
         self.k += 1;
-        // t = k eta, not a running sum, so output times print as the grid's values.
-        let t = self.k as f64 * self.spec.eta;
+        // Without a schedule t = k eta, not a running sum, so output times print as
+        // the grid's values.
+        let t = match self.spec.eta_decay {
+            Some(_) => self.t + eta,
+            None => self.k as f64 * self.spec.eta,
+        };
         self.t = if t_end - t < 1e-12 * t_end { t_end } else { t };
         solver::check_bound(
             self.t,

@@ -122,6 +122,8 @@ pub struct MultilayerLearning {
     pub supervised: bool,
     /// Stochastic mode: step size (default 0.1).
     pub eta: Option<f64>,
+    /// Stochastic mode: eta_k = eta / (1 + k / eta_decay) at step k.
+    pub eta_decay: Option<f64>,
     /// Stochastic, two-phase and coupled modes: samples per step or held together
     /// (default 32 stochastic, 1 otherwise).
     pub batch: Option<usize>,

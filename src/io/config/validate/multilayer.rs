@@ -108,6 +108,9 @@ impl MultilayerConfig {
         if let Some(e) = l.eta {
             positive(at, "learning.eta", e)?;
         }
+        if let Some(d) = l.eta_decay {
+            positive(at, "learning.eta_decay", d)?;
+        }
         if l.batch == Some(0) {
             return Err(at.err("learning.batch", "must be at least 1"));
         }
