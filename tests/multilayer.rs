@@ -255,3 +255,26 @@ fn coupled_neurons_lower_the_energy_and_end_settled() {
         "coupled neurons end {gap:e} from the settled state"
     );
 }
+
+/// K = 1 with logistic units, with and without a supervised top: the printed, derived
+/// and exact rules are one formula (the adjoint has no feedback to sum with one free
+/// layer), so they agree to rounding.
+#[test]
+fn one_logistic_layer_makes_all_three_rules_equal() {
+    let (w, x) = net(&[7, 4], 1.5, 9);
+    let stack = Stack::uniform(Activation::Logistic, 1);
+    let s = settle(&stack, &w, &x, tight()).unwrap();
+    let target = DMatrix::from_fn(3, 5, |i, j| ((i + j) % 3 == 0) as u8 as f64);
+    for t in [None, Some(&target)] {
+        let exact = &update(MultiRule::LmserExact, &stack, &w, &s, t).unwrap().dw[0];
+        for rule in [MultiRule::Lmser, MultiRule::LmserDerived] {
+            let got = &update(rule, &stack, &w, &s, t).unwrap().dw[0];
+            let err = (got - exact).amax();
+            assert!(
+                err < 1e-14 * exact.amax().max(1.0),
+                "{rule:?} ({}): {err:e}",
+                t.is_some()
+            );
+        }
+    }
+}

@@ -200,8 +200,14 @@ macro_rules! autoencoder {
                 Self::NAME
             }
 
-            fn step(&mut self, x: &DMatrix<f64>, _labels: &DMatrix<f64>, opt: &mut Optimizer) {
+            fn step(
+                &mut self,
+                x: &DMatrix<f64>,
+                _labels: &DMatrix<f64>,
+                opt: &mut Optimizer,
+            ) -> crate::error::Result<()> {
                 self.net.step(x, opt);
+                Ok(())
             }
 
             fn reconstruct(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
@@ -289,7 +295,7 @@ mod tests {
         let mut opt = Optimizer::new(crate::compare::OptimizerSpec::adam(0.01));
         let before = ae.gradient(&x).0;
         for _ in 0..300 {
-            ae.step(&x, &DMatrix::zeros(0, 7), &mut opt);
+            ae.step(&x, &DMatrix::zeros(0, 7), &mut opt).unwrap();
         }
         assert!(ae.gradient(&x).0 < 0.5 * before);
     }

@@ -14,6 +14,7 @@ use super::{Optimizer, TableModel, init_weights, stream};
 use crate::dynamics::multilayer::{
     MultiRule, SettleOptions, Stack, apply_ds, apply_s, settle, update,
 };
+use crate::error::Result;
 use crate::model::activation::Activation;
 use nalgebra::DMatrix;
 
@@ -83,16 +84,14 @@ impl TableModel for LmserModel {
     fn name(&self) -> &str {
         self.name
     }
-    fn step(&mut self, x: &DMatrix<f64>, labels: &DMatrix<f64>, opt: &mut Optimizer) {
-        let Ok(s) = settle(&self.stack, &self.w, x, SettleOptions::default()) else {
-            return; // the reconstruction then reads NaN and the table shows it
-        };
+    fn step(&mut self, x: &DMatrix<f64>, labels: &DMatrix<f64>, opt: &mut Optimizer) -> Result<()> {
+        let s = settle(&self.stack, &self.w, x, SettleOptions::default())?;
         self.classes = labels.nrows();
         let target = self.supervised.then_some(labels);
-        if let Ok(g) = update(self.rule, &self.stack, &self.w, &s, target) {
-            let mut params: Vec<&mut DMatrix<f64>> = self.w.iter_mut().collect();
-            opt.apply(0, &mut params, &g.dw);
-        }
+        let g = update(self.rule, &self.stack, &self.w, &s, target)?;
+        let mut params: Vec<&mut DMatrix<f64>> = self.w.iter_mut().collect();
+        opt.apply(0, &mut params, &g.dw);
+        Ok(())
     }
     fn reconstruct(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         match settle(&self.stack, &self.w, x, SettleOptions::default()) {
@@ -207,11 +206,17 @@ impl TableModel for SkipLmser {
     fn name(&self) -> &str {
         Self::NAME
     }
-    fn step(&mut self, x: &DMatrix<f64>, _labels: &DMatrix<f64>, opt: &mut Optimizer) {
+    fn step(
+        &mut self,
+        x: &DMatrix<f64>,
+        _labels: &DMatrix<f64>,
+        opt: &mut Optimizer,
+    ) -> Result<()> {
         let (_, g) = self.gradient(x);
         let dirs: Vec<DMatrix<f64>> = g.into_iter().map(|m| -m).collect();
         let mut params: Vec<&mut DMatrix<f64>> = self.w.iter_mut().collect();
         opt.apply(0, &mut params, &dirs);
+        Ok(())
     }
     fn reconstruct(&self, x: &DMatrix<f64>) -> DMatrix<f64> {
         let p = self.passes(x);
@@ -270,7 +275,7 @@ mod tests {
             let mut opt = Optimizer::new(super::super::OptimizerSpec::default());
             let before = super::super::recon_error(m.as_ref(), &x);
             for _ in 0..300 {
-                m.step(&x, &labels, &mut opt);
+                m.step(&x, &labels, &mut opt).unwrap();
             }
             let after = super::super::recon_error(m.as_ref(), &x);
             assert!(after < 0.5 * before, "{}: {before} -> {after}", m.name());

@@ -6,9 +6,10 @@
 //! Conventions shared by every model of the table (the LMSER models must match them):
 //! - a batch is an `n0 x B` matrix, ONE SAMPLE PER COLUMN; labels are one-hot
 //!   `classes x B`;
-//! - every hidden and top unit is logistic, `s(u) = 1 / (1 + exp(-u))`, and so is the
-//!   reconstruction layer (pixels lie in [0, 1]): a documented choice, the same for
-//!   all models;
+//! - every hidden and top unit is logistic, `s(u) = 1 / (1 + exp(-u))`; the
+//!   autoencoders and RBMs reconstruct through logistic units with biases (pixels lie
+//!   in [0, 1]), the LMSER models through the linear top-down signal u_0 = W_1^T z_1
+//!   without biases, as in the slides;
 //! - weights start as `N(0, 1 / fan_in)` ([`init_weights`]), biases at zero;
 //! - one call of [`TableModel::step`] is one iteration: one minibatch, one optimizer
 //!   update of the parameters it changes;
@@ -38,6 +39,7 @@ pub use table::{
     table_model, train_model, write_outputs,
 };
 
+use crate::error::Result;
 use nalgebra::DMatrix;
 use rand_chacha::ChaCha8Rng;
 
@@ -56,8 +58,9 @@ pub trait TableModel: Send {
     /// Table name ("autoencoder", ...).
     fn name(&self) -> &str;
     /// One training iteration on a minibatch x (n0 x B) with one-hot labels (classes x
-    /// B; unsupervised models ignore them).
-    fn step(&mut self, x: &DMatrix<f64>, labels: &DMatrix<f64>, opt: &mut Optimizer);
+    /// B; unsupervised models ignore them). An error (e.g. a net that does not settle)
+    /// ends the model's run.
+    fn step(&mut self, x: &DMatrix<f64>, labels: &DMatrix<f64>, opt: &mut Optimizer) -> Result<()>;
     /// Reconstructions of the columns of x.
     fn reconstruct(&self, x: &DMatrix<f64>) -> DMatrix<f64>;
     /// The top-layer code (n_K x N) for a linear readout.

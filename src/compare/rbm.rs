@@ -145,7 +145,12 @@ impl TableModel for RbmStack {
 
     /// One CD-k update of the layer the schedule trains now; optimizer slots
     /// `3l, 3l + 1, 3l + 2` are `W, b, c` of layer l.
-    fn step(&mut self, x: &DMatrix<f64>, _labels: &DMatrix<f64>, opt: &mut Optimizer) {
+    fn step(
+        &mut self,
+        x: &DMatrix<f64>,
+        _labels: &DMatrix<f64>,
+        opt: &mut Optimizer,
+    ) -> crate::error::Result<()> {
         let l = self.layer_at(self.iter);
         let mut v = x.clone();
         for rbm in &self.rbms[..l] {
@@ -155,6 +160,7 @@ impl TableModel for RbmStack {
         let rbm = &mut self.rbms[l];
         opt.apply(3 * l, &mut [&mut rbm.w, &mut rbm.b, &mut rbm.c], &dirs);
         self.iter += 1;
+        Ok(())
     }
 
     fn budgeted(&self) -> bool {

@@ -117,7 +117,7 @@ fn training_on_repeated_patterns_lowers_reconstruction_error() {
         let mut opt = Optimizer::new(OptimizerSpec::adam(0.02));
         let before = recon_error(&stack, &x);
         for _ in 0..2000 {
-            stack.step(&x, &DMatrix::zeros(0, 32), &mut opt);
+            stack.step(&x, &DMatrix::zeros(0, 32), &mut opt).unwrap();
         }
         let after = recon_error(&stack, &x);
         eprintln!("{sizes:?}: reconstruction error {before:.4} -> {after:.5}");

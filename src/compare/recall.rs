@@ -1,5 +1,5 @@
 //! Modes of a trained supervised LMSER net (the slides' "applications",
-//! docs/theory.md §10.6), each with an image grid:
+//! docs/theory.md §10.8), each with an image grid:
 //! - reconstruction: originals beside u_0 = W_1^T z_1*;
 //! - generation (imaginary recall): the top's label units clamped to a one-hot class,
 //!   every input unit free (z_0 = clip(W_1^T z_1) to [0, 1], from the mean image), settled;
@@ -7,10 +7,11 @@
 //!   image) and the upper half clamped; the completion's error on the hidden half
 //!   against the mean image's;
 //! - attention: accuracy on noisy test inputs read from the settled top (with the
-//!   top-down signal) and from the feed-forward pass (without).
+//!   top-down signal) and from the feed-forward pass (without), with the same two on
+//!   clean inputs as the control.
 
 use super::{LmserModel, Split, TableModel, TableSpec, accuracy, train_model};
-use crate::dynamics::multilayer::{Clamp, SettleOptions, apply_s, settle_clamped};
+use crate::dynamics::multilayer::{Clamp, SettleOptions, apply_s, settle, settle_clamped};
 use crate::error::Result;
 use crate::io::plot::image_grid;
 use nalgebra::DMatrix;
@@ -30,6 +31,20 @@ pub struct RecallReport {
     pub noisy_accuracy_settled: f64,
     /// Test accuracy on the same noisy inputs read from the feed-forward pass.
     pub noisy_accuracy_feedforward: f64,
+    /// The control: test accuracy on clean inputs read from the settled top.
+    pub clean_accuracy_settled: f64,
+    /// The control: test accuracy on clean inputs read from the feed-forward pass.
+    pub clean_accuracy_feedforward: f64,
+}
+
+impl RecallReport {
+    /// What the top-down signal adds on noisy inputs beyond what it adds on clean
+    /// ones (the net is trained on settled states, so the settled readout gains on
+    /// clean inputs too).
+    pub fn attention_gain(&self) -> f64 {
+        (self.noisy_accuracy_settled - self.noisy_accuracy_feedforward)
+            - (self.clean_accuracy_settled - self.clean_accuracy_feedforward)
+    }
 }
 
 /// A trained supervised net with what the modes share: the mean training image
@@ -87,6 +102,12 @@ impl Trained {
         Ok(s.z[0].clone())
     }
 
+    /// Class scores of the settled top (with the top-down signal).
+    fn settled_scores(&self, x: &DMatrix<f64>, classes: usize) -> Result<DMatrix<f64>> {
+        let s = settle(self.net.stack(), self.net.weights(), x, self.opts)?;
+        Ok(s.top().rows(0, classes).into_owned())
+    }
+
     /// Class scores of the feed-forward pass z_k = s(W_k z_{k-1}) (no top-down signal).
     fn feedforward_scores(&self, x: &DMatrix<f64>, classes: usize) -> DMatrix<f64> {
         let mut z = x.clone();
@@ -110,7 +131,7 @@ pub fn recall_modes(
     grids: Option<&Path>,
 ) -> Result<RecallReport> {
     let mut net = LmserModel::new(&spec.sizes, seed, true);
-    train_model(&mut net, seed, iterations, train, spec);
+    train_model(&mut net, seed, iterations, train, spec)?;
     let n0 = spec.sizes[0];
     let t = Trained {
         net,
@@ -118,7 +139,6 @@ pub fn recall_modes(
         lower: (0..n0).map(|i| i >= n0 / 2).collect(),
         opts: SettleOptions {
             tol: 1e-10,
-            max_sweeps: 5000,
             ..SettleOptions::default()
         },
     };
@@ -133,16 +153,15 @@ pub fn recall_modes(
     let noisy = test
         .x
         .map(|v| (v + 0.3 * crate::data::normal(&mut rng)).clamp(0.0, 1.0));
-    let settled = t.net.scores(&noisy).expect("supervised");
+    let c = spec.classes;
     let report = RecallReport {
         seed,
         association_error,
         mean_image_error,
-        noisy_accuracy_settled: accuracy(&settled, &test.labels),
-        noisy_accuracy_feedforward: accuracy(
-            &t.feedforward_scores(&noisy, spec.classes),
-            &test.labels,
-        ),
+        noisy_accuracy_settled: accuracy(&t.settled_scores(&noisy, c)?, &test.labels),
+        noisy_accuracy_feedforward: accuracy(&t.feedforward_scores(&noisy, c), &test.labels),
+        clean_accuracy_settled: accuracy(&t.settled_scores(&test.x, c)?, &test.labels),
+        clean_accuracy_feedforward: accuracy(&t.feedforward_scores(&test.x, c), &test.labels),
     };
     if let Some(dir) = grids {
         write_grids(&t, test, spec.classes, side, dir)?;

@@ -291,15 +291,16 @@ pub fn train_model(
     iterations: usize,
     train: &Split,
     spec: &TableSpec,
-) {
+) -> Result<()> {
     let mut opt = Optimizer::new(spec.optimizer);
     let mut batches = Batches::new(train.x.ncols(), spec.batch, seed);
     for _ in 0..iterations {
         let idx = batches.next();
         let x = train.x.select_columns(idx);
         let labels: Vec<usize> = idx.iter().map(|&j| train.labels[j]).collect();
-        model.step(&x, &one_hot(&labels, spec.classes), &mut opt);
+        model.step(&x, &one_hot(&labels, spec.classes), &mut opt)?;
     }
+    Ok(())
 }
 
 /// Accuracies on train and test: the model's own scores, else the ridge readout of
@@ -348,17 +349,26 @@ impl Run {
     }
 
     /// Trains until `stop` iterations.
-    fn advance(&mut self, stop: usize, train: &Split, classes: usize) {
+    fn advance(&mut self, stop: usize, train: &Split, classes: usize) -> Result<()> {
         let start = Instant::now();
         while self.t < stop {
             let idx = self.batches.next();
             let x = train.x.select_columns(idx);
             let labels: Vec<usize> = idx.iter().map(|&j| train.labels[j]).collect();
+            let name = self.model.name().to_string();
             self.model
-                .step(&x, &one_hot(&labels, classes), &mut self.opt);
+                .step(&x, &one_hot(&labels, classes), &mut self.opt)
+                .map_err(|e| {
+                    Error::config(
+                        "comparison",
+                        "models",
+                        format!("{name} failed at iteration {}: {e}", self.t + 1),
+                    )
+                })?;
             self.t += 1;
         }
         self.wall += start.elapsed().as_secs_f64();
+        Ok(())
     }
 }
 
@@ -392,7 +402,7 @@ fn run_one(
         } else {
             &mut run
         };
-        r.advance(stop, train, spec.classes);
+        r.advance(stop, train, spec.classes)?;
         let model = r.model.as_ref();
         let test_err = recon_error(model, &test.x);
         if curve.contains(&stop) {

@@ -145,28 +145,19 @@ impl Kind for Comparison {
                     grids.as_deref(),
                 )?);
             }
-            let diffs: Vec<f64> = reports
-                .iter()
-                .map(|r| r.noisy_accuracy_settled - r.noisy_accuracy_feedforward)
-                .collect();
-            let (m, sd) = mean_sd(&diffs);
-            let (a, b) = (
-                mean_sd(
-                    &reports
-                        .iter()
-                        .map(|r| r.association_error)
-                        .collect::<Vec<_>>(),
-                )
-                .0,
-                mean_sd(
-                    &reports
-                        .iter()
-                        .map(|r| r.mean_image_error)
-                        .collect::<Vec<_>>(),
-                )
-                .0,
-            );
-            run.say(format!("  association recall: hidden-half MSE {a:.4} (mean image {b:.4}); attention: noisy accuracy settled - feed-forward = {m:+.4} ± {sd:.4}"));
+            let stat = |f: &dyn Fn(&crate::compare::recall::RecallReport) -> f64| {
+                mean_sd(&reports.iter().map(f).collect::<Vec<_>>())
+            };
+            let (a, a_sd) = stat(&|r| r.association_error);
+            let (b, _) = stat(&|r| r.mean_image_error);
+            let (noisy, noisy_sd) =
+                stat(&|r| r.noisy_accuracy_settled - r.noisy_accuracy_feedforward);
+            let (clean, clean_sd) =
+                stat(&|r| r.clean_accuracy_settled - r.clean_accuracy_feedforward);
+            let (gain, gain_sd) = stat(&|r| r.attention_gain());
+            run.say(format!(
+                "  association recall: hidden-half MSE {a:.4} ± {a_sd:.4} (mean image {b:.4}); settled - feed-forward accuracy: noisy {noisy:+.4} ± {noisy_sd:.4}, clean {clean:+.4} ± {clean_sd:.4}, difference {gain:+.4} ± {gain_sd:.4}"
+            ));
             run.set("recall", &reports);
         }
         Ok(())

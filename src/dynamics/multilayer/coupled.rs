@@ -1,5 +1,5 @@
 //! Neurons and weights of a K-layer net in one ODE over a held batch X (n_0 x B,
-//! docs/theory.md §10.5):
+//! docs/theory.md §10.7):
 //!
 //! tau_k dZ_k/dt = -Z_k + s_k(W_k Z_{k-1} + W_{k+1}^T Z_{k+1}),  Z_0 = X,
 //! tau_w dW_k/dt = the rule's update at the current Z (mean over the held samples),
@@ -78,7 +78,8 @@ impl<'a> CoupledNet<'a> {
     }
 
     /// The neuron energy E = mean over the held samples of
-    /// -sum_k z_k^T W_k z_{k-1} + sum_k sum_j int_0^{z_kj} s^-1 (Xu 1993, eqn 3).
+    /// -sum_k z_k^T W_k z_{k-1} + sum_k sum_j int_0^{z_kj} s^-1 (docs/theory.md §1.4, the
+    /// input term at k = 1; not eqn 3 as printed, §1.5).
     pub fn energy(&self, y: &[f64]) -> f64 {
         let (z, w) = self.unpack(y);
         let mut e = 0.0;

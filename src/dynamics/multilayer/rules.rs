@@ -149,7 +149,8 @@ fn exact(
 
 /// Block Gauss-Seidel for mu = D (g + T mu): the symmetric form
 /// (I - D^1/2 T D^1/2) nu = D^1/2 g, nu = D^-1/2 mu, is positive definite exactly when
-/// the settled state is a strict minimum of the energy, so the sweeps converge there.
+/// the settled state is a nondegenerate minimum of the energy (its Hessian D^-1 - T
+/// positive definite), so the sweeps converge there.
 fn adjoint(
     w: &[DMatrix<f64>],
     s: &Settled,
@@ -161,6 +162,9 @@ fn adjoint(
     if depth == 1 {
         return Ok(mu);
     }
+    // Sweeps whose move grew: on a matrix that is not positive definite the moves
+    // grow geometrically, so 50 growing sweeps in a row end the iteration early.
+    let (mut last, mut growing) = (f64::INFINITY, 0);
     for sweep in 1..=opts.max_sweeps {
         let mut moved = 0.0f64;
         for k in 1..=depth {
@@ -179,7 +183,9 @@ fn adjoint(
             .iter()
             .map(|m| m.amax())
             .fold(f64::MIN_POSITIVE, f64::max);
-        if !moved.is_finite() || moved > 1e8 * scale.max(1.0) {
+        growing = if moved > last { growing + 1 } else { 0 };
+        last = moved;
+        if !moved.is_finite() || growing >= 50 {
             break;
         }
         if moved <= opts.tol * scale.max(1.0) {
@@ -192,7 +198,7 @@ fn adjoint(
     Err(Error::SolverFailed {
         time: 0.0,
         reason: "the adjoint of the settled state did not converge".into(),
-        hint: "the settled state is not a strict minimum of the energy (I - D T singular); use smaller weights or the slides' rule".into(),
+        hint: "the settled state is not a nondegenerate minimum of the energy (D^-1 - T not positive definite); use smaller weights or the slides' rule".into(),
     })
 }
 

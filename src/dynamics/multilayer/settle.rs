@@ -80,7 +80,7 @@ pub struct Clamp<'a> {
 }
 
 /// Settles with some input units free and the top partly clamped (recall and
-/// generation, docs/theory.md §10.6); the same sweeps as [`settle`], each followed by
+/// generation, docs/theory.md §10.8); the same sweeps as [`settle`], each followed by
 /// the free input units.
 pub fn settle_clamped(
     stack: &Stack,
@@ -96,11 +96,16 @@ pub fn settle_clamped(
     loop {
         let mut moved = 0.0f64;
         for k in 1..=depth {
-            let new = apply_s(stack.activation(k), &drive(w, &z, k));
+            let mut new = apply_s(stack.activation(k), &drive(w, &z, k));
+            if k == depth
+                && let Some(t) = clamp.top
+            {
+                // Clamped units do not move: hold them before measuring the move.
+                new.rows_mut(0, t.nrows()).copy_from(t);
+            }
             moved = moved.max((&new - &z[k]).amax());
             z[k] = new;
         }
-        hold_top(&mut z, clamp.top);
         if let Some(free) = clamp.free_input {
             let u0 = w[0].tr_mul(&z[1]);
             for (i, _) in free.iter().enumerate().filter(|(_, f)| **f) {
@@ -113,14 +118,25 @@ pub fn settle_clamped(
         }
         sweeps += 1;
         guard(&z, opts.bound, sweeps)?;
-        if moved <= opts.tol || sweeps >= opts.max_sweeps {
+        if moved <= opts.tol {
             break;
+        }
+        if sweeps >= opts.max_sweeps {
+            return Err(not_settled(sweeps, moved));
         }
     }
     let ds = (1..=depth)
         .map(|k| apply_ds(stack.activation(k), &drive(w, &z, k)))
         .collect();
     Ok(Settled { z, ds, sweeps })
+}
+
+fn not_settled(sweeps: usize, moved: f64) -> Error {
+    Error::SolverFailed {
+        time: sweeps as f64,
+        reason: format!("settling did not converge in {sweeps} sweeps (last move {moved:e})"),
+        hint: "the net's energy may have no minimum near the feed-forward pass; use smaller weights (init.scale) or bounded units".into(),
+    }
 }
 
 fn hold_top(z: &mut [DMatrix<f64>], top: Option<&DMatrix<f64>>) {
@@ -182,11 +198,7 @@ fn sweep(
             return Ok(sweeps);
         }
         if sweeps >= opts.max_sweeps {
-            return Err(Error::SolverFailed {
-                time: sweeps as f64,
-                reason: format!("settling did not converge in {sweeps} sweeps (last move {moved:e})"),
-                hint: "the net's energy may have no minimum near the feed-forward pass; use smaller weights (init.scale) or bounded units".into(),
-            });
+            return Err(not_settled(sweeps, moved));
         }
     }
 }

@@ -1,7 +1,7 @@
 //! One [`Stepper`] per multilayer mode, and the metrics every output records:
 //! `J` (mean 1/2 ||x - u_0||^2 over the training set), `grad_norm` (the norm of the
 //! exact dJ/dW over all layers), `cos_exact` (the cosine between the slides' update and
-//! the exact one, docs/theory.md §10.5), and with labels and a supervised top
+//! the exact one, docs/theory.md §10.6), and with labels and a supervised top
 //! `accuracy`; with a test set `J_test` (and `accuracy_test`).
 
 use super::spec::{MultilayerSpec, SampleSet};
