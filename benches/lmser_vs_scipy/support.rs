@@ -103,8 +103,13 @@ pub struct Row {
 
 impl Row {
     pub fn new(p: &Problem, side: &str, variant: &str, measure: &str, times: Vec<f64>) -> Self {
+        Self::named(&p.name(), side, variant, measure, times)
+    }
+
+    /// A row of a problem that is not a [`Problem`] (the digits cases).
+    pub fn named(problem: &str, side: &str, variant: &str, measure: &str, times: Vec<f64>) -> Self {
         Row {
-            problem: p.name(),
+            problem: problem.into(),
             side: side.into(),
             variant: variant.into(),
             measure: measure.into(),
@@ -139,7 +144,7 @@ fn scipy_solve(rows: &[Row], problem: &str, variant: &str) -> Option<f64> {
     rows.iter()
         .find(|r| {
             r.problem == problem
-                && r.side == "scipy"
+                && r.side != "lmser"
                 && r.measure == "solve"
                 && r.variant.contains(variant)
         })
@@ -225,7 +230,11 @@ pub fn write_outputs(dir: &Path, rows: &[Row], reps: usize, before: &str, after:
 /// problem, one marker per variant.
 fn plot(dir: &Path, rows: &[Row]) -> Res<()> {
     use lmser::io::plot::{Figure, Panels, Series};
-    let mut problems: Vec<&str> = rows.iter().map(|r| r.problem.as_str()).collect();
+    let mut problems: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.measure == "solve" && r.diff.is_some())
+        .map(|r| r.problem.as_str())
+        .collect();
     problems.dedup();
     let panels = problems
         .iter()
