@@ -78,6 +78,7 @@ fn setup(dir: &Path, n: usize, n0: usize) -> Res<(DMatrix<f64>, Vec<Vec<usize>>)
 /// indices (the last one shorter), W += (eta / tau_w) F(W; X_b^T X_b / b).
 fn train(x: &DMatrix<f64>, perm: &[Vec<usize>], w0: &DMatrix<f64>) -> DMatrix<f64> {
     let (n, n0) = x.shape();
+    let xt = x.transpose();
     let rule = Rule::lmser();
     let (mut ws, mut f) = (Workspace::new(N1, n0), DMatrix::zeros(N1, n0));
     let mut w = w0.clone();
@@ -91,15 +92,12 @@ fn train(x: &DMatrix<f64>, perm: &[Vec<usize>], w0: &DMatrix<f64>) -> DMatrix<f6
             } else {
                 &mut part
             };
-            // Column j of the batch gathers column j of X: contiguous writes.
-            let b = chunk.len();
-            for (dst, src) in xb
-                .as_mut_slice()
-                .chunks_exact_mut(b)
-                .zip(x.as_slice().chunks_exact(n))
-            {
-                for (d, &i) in dst.iter_mut().zip(chunk) {
-                    *d = src[i];
+            // Sample i is column i of X^T (contiguous); row r of the batch (in L1).
+            let (b, dst) = (chunk.len(), xb.as_mut_slice());
+            for (r, &i) in chunk.iter().enumerate() {
+                let src = &xt.as_slice()[i * n0..(i + 1) * n0];
+                for (j, &v) in src.iter().enumerate() {
+                    dst[j * b + r] = v;
                 }
             }
             flow(&rule, &w, &Moment::Samples(xb), &mut ws, &mut f);
