@@ -19,6 +19,7 @@ fn config(output_dt: f64) -> String {
 
 /// Runs `lmser run` on `config` into `out`; returns the child's peak RSS in bytes
 /// (wait4's rusage of that child alone, so other tests' children do not count).
+#[allow(clippy::zombie_processes)] // reaped by wait4, not Child::wait
 fn peak_rss(dir: &Path, name: &str, config: &str) -> i64 {
     let path = dir.join(format!("{name}.toml"));
     std::fs::write(&path, config).unwrap();
