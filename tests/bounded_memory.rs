@@ -1,6 +1,6 @@
 //! Rows stream to disk: a run's peak memory does not grow with the number of outputs.
 //! (At 10^6 outputs, 64 x 8 averaged LMSER, the peak RSS was 12 MB: docs/numerics.md
-//! §2.7; this test uses 2 x 10^5 rows to stay cheap.)
+//! §2.8; this test uses 2 x 10^5 rows to stay cheap.)
 
 use std::path::Path;
 use std::process::Command;

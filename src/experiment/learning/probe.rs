@@ -106,7 +106,7 @@ impl<'a> WeightProbe<'a> {
                 let k = self.ws.gram();
                 let sub = eigenbasis_subspace_error(w, k, &mut self.off_top)
                     .unwrap_or_else(|| subspace_error(w, &self.phi_top));
-                let grad = dy.iter().map(|v| v * v).sum::<f64>().sqrt();
+                let grad = crate::simd::sum_of_squares(dy).sqrt();
                 row.extend([j, grad, sub, orth_error_of_gram(k)]);
             }
             _ => {
@@ -168,7 +168,7 @@ fn eigenbasis_subspace_error(
     off_top: &mut DMatrix<f64>,
 ) -> Option<f64> {
     let (n1, n0) = v.shape();
-    let kinv = nalgebra::Cholesky::new(k.clone())?.inverse();
+    let kinv = spd_inverse(k)?;
     // cond_1(K) = ||K||_1 ||K^-1||_1 (at most n1 times the 2-norm condition).
     let norm1 = |m: &DMatrix<f64>| {
         m.column_iter()
@@ -229,6 +229,35 @@ pub fn row_alignment(m: &Metrics, n1: usize, n0: usize) -> Option<Vec<f64>> {
         .collect()
 }
 
+/// K^-1 of a small symmetric positive definite K by Cholesky, K = L L^T and
+/// K^-1 = L^-T L^-1; None unless every pivot is positive.
+fn spd_inverse(k: &DMatrix<f64>) -> Option<DMatrix<f64>> {
+    let n = k.nrows();
+    let mut l = DMatrix::<f64>::zeros(n, n);
+    for j in 0..n {
+        let d = k[(j, j)] - (0..j).map(|p| l[(j, p)] * l[(j, p)]).sum::<f64>();
+        if d.is_nan() || d <= 0.0 {
+            return None;
+        }
+        let d = d.sqrt();
+        l[(j, j)] = d;
+        for i in j + 1..n {
+            let s = k[(i, j)] - (0..j).map(|p| l[(i, p)] * l[(j, p)]).sum::<f64>();
+            l[(i, j)] = s / d;
+        }
+    }
+    // M = L^-1, lower triangular, column by column.
+    let mut m = DMatrix::<f64>::zeros(n, n);
+    for j in 0..n {
+        m[(j, j)] = 1.0 / l[(j, j)];
+        for i in j + 1..n {
+            let s: f64 = (j..i).map(|p| l[(i, p)] * m[(p, j)]).sum();
+            m[(i, j)] = -s / l[(i, i)];
+        }
+    }
+    Some(m.tr_mul(&m))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,5 +300,19 @@ mod tests {
         let k = &v * v.transpose();
         assert!(eigenbasis_subspace_error(&v, &k, &mut scratch).is_none());
         assert!((orth_error_of_gram(&k) - orth_error(&v)).abs() < 1e-12);
+    }
+
+    #[test]
+    fn spd_inverse_inverts_and_refuses_indefinite() {
+        let v = random(6, 9, 5, 1.0);
+        let k = &v * v.transpose();
+        let inv = spd_inverse(&k).expect("positive definite");
+        assert!((&k * &inv - DMatrix::identity(6, 6)).amax() < 1e-12);
+        let mut bad = k.clone();
+        bad[(3, 3)] = -1.0;
+        assert!(spd_inverse(&bad).is_none());
+        let x: Vec<f64> = (0..21).map(|i| i as f64 - 7.5).collect();
+        let plain: f64 = x.iter().map(|v| v * v).sum();
+        assert!((crate::simd::sum_of_squares(&x) - plain).abs() < 1e-12 * plain);
     }
 }
