@@ -11,7 +11,14 @@ PROBLEM_DIR holds problem.json (n0, n1, t_end, rtol, atol, tau_w), sigma.csv and
 w0.csv. VARIANT is "one-product" (W S formed once per call, the rest n1 x n1
 intermediates: the same algebra as lmser) or "as-written" (the formula evaluated
 left to right, three n1 n0^2 products per call). Writes w_scipy_VARIANT.csv (W at
-t_end) and prints one JSON line with the phase times. Needs NumPy and SciPy:
+t_end) and prints one JSON line with the phase times.
+
+VARIANT "stochastic" is the NumPy peer of the stochastic digits case: PROBLEM_DIR
+holds digits.csv (1797 x 64), w0.csv, perm.csv (one permutation per epoch) and
+stochastic.json (n1, epochs, batch, eta, tau_w); for each epoch, minibatches of
+`batch` consecutive indices of its permutation (the last one shorter) and
+W += (eta / tau_w) F, F = 2 W C - (W C W^T) W - (W W^T) W C, W C = (W X_b^T) X_b / b
+(the same algebra as lmser). Writes w_numpy.csv. Needs NumPy and SciPy:
 `pip install numpy scipy`. The bench sets OPENBLAS_NUM_THREADS=1 (one thread, as
 lmser).
 """
@@ -31,8 +38,39 @@ from scipy.integrate import solve_ivp  # noqa: E402
 T_IMPORT = time.perf_counter()
 
 
+def stochastic(d):
+    p = json.loads((d / "stochastic.json").read_text())
+    x = np.loadtxt(d / "digits.csv", delimiter=",")
+    w = np.loadtxt(d / "w0.csv", delimiter=",", ndmin=2)
+    perm = np.loadtxt(d / "perm.csv", delimiter=",", dtype=np.int64, ndmin=2)
+    assert w.shape == (p["n1"], x.shape[1]) and perm.shape == (p["epochs"], len(x))
+    t_read = time.perf_counter()
+    b, step = p["batch"], p["eta"] / p["tau_w"]
+    t0 = time.perf_counter()
+    for order in perm:
+        for s in range(0, len(order), b):
+            xb = x[order[s:s + b]]
+            wc = (w @ xb.T) @ xb * (1.0 / len(xb))
+            f = 2.0 * wc - (wc @ w.T) @ w - (w @ w.T) @ wc
+            w += f * step
+    t_solve = time.perf_counter() - t0
+    r = x - (x @ w.T) @ w
+    j = 0.5 * float(np.mean(np.sum(r * r, axis=1)))
+    np.savetxt(d / "w_numpy.csv", w, delimiter=",", fmt="%.17g")
+    print(json.dumps({
+        "variant": "stochastic",
+        "import_s": T_IMPORT - T_START,
+        "read_s": t_read - T_IMPORT,
+        "solve_s": t_solve,
+        "J": j,
+        "numpy": np.__version__,
+    }))
+
+
 def main():
     d, variant = Path(sys.argv[1]), sys.argv[2]
+    if variant == "stochastic":
+        return stochastic(d)
     p = json.loads((d / "problem.json").read_text())
     n0, n1, tau = p["n0"], p["n1"], p["tau_w"]
     s = np.loadtxt(d / "sigma.csv", delimiter=",")

@@ -74,3 +74,27 @@ multiversion! {
         }
     }
 }
+
+multiversion! {
+    /// sum_i x_i^2, in eight interleaved partial sums (lane k takes i = k mod 8, then
+    /// the lanes and the tail are added in order): vectorised, and the same bits on
+    /// every CPU.
+    pub(crate) fn sum_of_squares(x: &[f64]) -> f64 {
+        let mut acc = [0.0f64; 8];
+        let chunks = x.chunks_exact(8);
+        let tail = chunks.remainder();
+        for c in chunks {
+            for k in 0..8 {
+                acc[k] += c[k] * c[k];
+            }
+        }
+        let mut s = 0.0;
+        for a in acc {
+            s += a;
+        }
+        for v in tail {
+            s += v * v;
+        }
+        s
+    }
+}

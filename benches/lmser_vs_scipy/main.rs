@@ -3,7 +3,7 @@
 //! on the same problems at the same tolerances, side by side in one run.
 //!
 //! `bash bench/run.sh` runs it (`cargo bench --bench lmser_vs_scipy -- [--reps N]
-//! [--out DIR] [--python PY] [--no-python]`). For each problem (n0 x n1 = 784 x 32
+//! [--out DIR] [--python PY] [--no-python] [--digits-only]`). For each problem (n0 x n1 = 784 x 32
 //! and 64 x 8; eigenvalues 1/i, a seeded rotation, W0 with entries
 //! N(0, 0.1^2 / n0), t = 50, rtol 1e-6, atol 1e-9) it writes a config, Sigma and W0
 //! as CSV, then times, `reps` times each:
@@ -19,8 +19,11 @@
 //!
 //! Each final W is compared with a reference solution (the direct form at rtol 1e-12,
 //! atol 1e-15); the bench fails if any is off by more than 10 rtol (of max |W|).
-//! Results go to DIR/results.csv, DIR/table.md and DIR/results.png.
+//! Then the digits cases ([`digits`]): stochastic LMSER 64 -> 16 against a NumPy
+//! minibatch loop on the same permutations, and held samples, coupled against
+//! two-phase. Results go to DIR/results.csv, DIR/table.md and DIR/results.png.
 
+mod digits;
 mod support;
 
 use lmser::dynamics::averaged::AveragedLearning;
@@ -35,14 +38,15 @@ use std::process::Command;
 use std::time::Instant;
 use support::{Problem, Row, median, write_outputs};
 
-type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
+pub(crate) type Res<T> = std::result::Result<T, Box<dyn std::error::Error>>;
 
 /// Command-line settings.
-struct Args {
-    reps: usize,
-    out: PathBuf,
-    python: String,
-    no_python: bool,
+pub(crate) struct Args {
+    pub(crate) reps: usize,
+    pub(crate) out: PathBuf,
+    pub(crate) python: String,
+    pub(crate) no_python: bool,
+    digits_only: bool,
 }
 
 fn args() -> Args {
@@ -51,6 +55,7 @@ fn args() -> Args {
         out: PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/bench/out")),
         python: "python3".into(),
         no_python: false,
+        digits_only: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -59,6 +64,7 @@ fn args() -> Args {
             "--out" => a.out = it.next().expect("--out DIR").into(),
             "--python" => a.python = it.next().expect("--python PY"),
             "--no-python" => a.no_python = true,
+            "--digits-only" => a.digits_only = true,
             _ => {} // cargo bench passes --bench
         }
     }
@@ -70,15 +76,22 @@ fn main() -> Res<()> {
     std::fs::create_dir_all(&a.out)?;
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let mut rows = Vec::new();
-    for (n0, n1) in [(784, 32), (64, 8)] {
+    let odes: &[(usize, usize)] = if a.digits_only {
+        &[]
+    } else {
+        &[(784, 32), (64, 8)]
+    };
+    for &(n0, n1) in odes {
         let p = Problem::new(n0, n1);
         rows.extend(run_problem(&p, &a)?);
     }
+    rows.extend(digits::run_digits(&a)?);
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     write_outputs(&a.out, &rows, a.reps, &load_before, &load_after)?;
     // Same answer: every W(t_end) within 10 rtol (of max |W|) of the reference.
     let bad: Vec<String> = rows
         .iter()
+        .filter(|r| !r.problem.starts_with("digits")) // checked in `digits`
         .filter(|r| r.diff.is_none_or(|d| d.is_nan() || d > 1e-5))
         .map(|r| format!("{} {} {} {}", r.problem, r.side, r.variant, r.measure))
         .collect();
@@ -179,7 +192,7 @@ fn direct(
 }
 
 /// Wall-clock times of `lmser run CONFIG --out DIR --force --quiet`.
-fn lmser_run(config: &Path, out: &Path, reps: usize) -> Res<Vec<f64>> {
+pub(crate) fn lmser_run(config: &Path, out: &Path, reps: usize) -> Res<Vec<f64>> {
     let mut t = Vec::new();
     for _ in 0..reps {
         let start = Instant::now();

@@ -103,8 +103,13 @@ pub struct Row {
 
 impl Row {
     pub fn new(p: &Problem, side: &str, variant: &str, measure: &str, times: Vec<f64>) -> Self {
+        Self::named(&p.name(), side, variant, measure, times)
+    }
+
+    /// A row of a problem that is not a [`Problem`] (the digits cases).
+    pub fn named(problem: &str, side: &str, variant: &str, measure: &str, times: Vec<f64>) -> Self {
         Row {
-            problem: p.name(),
+            problem: problem.into(),
             side: side.into(),
             variant: variant.into(),
             measure: measure.into(),
@@ -139,11 +144,82 @@ fn scipy_solve(rows: &[Row], problem: &str, variant: &str) -> Option<f64> {
     rows.iter()
         .find(|r| {
             r.problem == problem
-                && r.side == "scipy"
+                && r.side != "lmser"
                 && r.measure == "solve"
                 && r.variant.contains(variant)
         })
         .map(|r| median(&r.times))
+}
+
+/// The median time of the first row of `problem` on `side` whose variant contains
+/// `variant`, measured as `measure`.
+fn find(rows: &[Row], problem: &str, side: &str, variant: &str, measure: &str) -> Option<f64> {
+    rows.iter()
+        .find(|r| {
+            r.problem == problem
+                && r.side == side
+                && r.measure == measure
+                && r.variant.contains(variant)
+        })
+        .map(|r| median(&r.times))
+}
+
+/// The ratios the targets are stated in: (what, ratio, target).
+pub fn ratios(rows: &[Row]) -> Vec<(String, f64, Option<f64>)> {
+    let mut out = Vec::new();
+    let mut push = |what: String, a: Option<f64>, b: Option<f64>, target| {
+        if let (Some(a), Some(b)) = (a, b) {
+            out.push((what, a / b, target));
+        }
+    };
+    for p in ["784x32", "64x8"] {
+        let solve = |v| find(rows, p, "lmser", v, "solve");
+        let whole = |v| find(rows, p, "lmser", v, "whole process");
+        let scipy = find(rows, p, "scipy", "one-product", "solve");
+        push(
+            format!("{p}: lmser solve / SciPy solve"),
+            solve("(default)"),
+            scipy,
+            None,
+        );
+        push(
+            format!("{p}: lmser run, 500 outputs / 1"),
+            whole("500 outputs"),
+            whole("eigenvalues config"),
+            Some(1.5),
+        );
+        push(
+            format!("{p}: solve, 500 outputs / 1"),
+            solve("500 outputs"),
+            solve("(default)"),
+            Some(1.5),
+        );
+    }
+    let d = "digits 64x16 stochastic";
+    push(
+        "digits stochastic: lmser / NumPy (solve)".into(),
+        find(rows, d, "lmser", "epochs", "solve"),
+        find(rows, d, "numpy", "minibatch", "solve"),
+        Some(0.1),
+    );
+    for net in ["one layer", "multilayer"] {
+        let mode = |m: &str| {
+            rows.iter()
+                .find(|r| {
+                    r.problem == "digits held samples"
+                        && r.variant.starts_with(net)
+                        && r.variant.contains(m)
+                })
+                .map(|r| median(&r.times))
+        };
+        push(
+            format!("digits held, {net}: coupled / two-phase"),
+            mode(", coupled,"),
+            mode(", two-phase,"),
+            None,
+        );
+    }
+    out
 }
 
 /// Writes results.csv and table.md (markdown, for the README) into `dir`.
@@ -215,17 +291,31 @@ pub fn write_outputs(dir: &Path, rows: &[Row], reps: usize, before: &str, after:
         after.trim()
     );
     csv.flush()?;
+    let ratios = ratios(rows);
+    let mut rc = csv::Writer::from_path(dir.join("ratios.csv"))?;
+    rc.write_record(["ratio", "value", "target"])?;
+    md.push_str("\n| ratio | value | target |\n|---|---|---|\n");
+    for (what, v, target) in &ratios {
+        let t = target.map_or(String::new(), |t| format!("{t}"));
+        rc.write_record([what.clone(), format!("{v:.4}"), t.clone()])?;
+        let _ = writeln!(md, "| {what} | {v:.3} | {t} |");
+    }
+    rc.flush()?;
     std::fs::write(dir.join("table.md"), &md)?;
     print!("{md}");
-    plot(dir, rows)?;
+    plot(dir, rows, &ratios)?;
     Ok(())
 }
 
 /// results.png/.svg: solve time against the error of W(t_end), one panel per
-/// problem, one marker per variant.
-fn plot(dir: &Path, rows: &[Row]) -> Res<()> {
-    use lmser::io::plot::{Figure, Panels, Series};
-    let mut problems: Vec<&str> = rows.iter().map(|r| r.problem.as_str()).collect();
+/// problem, one marker per variant; last, the targets' ratios ([`ratios`]).
+fn plot(dir: &Path, rows: &[Row], ratios: &[(String, f64, Option<f64>)]) -> Res<()> {
+    use lmser::io::plot::{Figure, Level, Panels, Series};
+    let mut problems: Vec<&str> = rows
+        .iter()
+        .filter(|r| r.measure == "solve" && r.diff.is_some())
+        .map(|r| r.problem.as_str())
+        .collect();
     problems.dedup();
     let panels = problems
         .iter()
@@ -246,12 +336,34 @@ fn plot(dir: &Path, rows: &[Row]) -> Res<()> {
                 .collect(),
             ..Default::default()
         })
-        .collect();
+        .collect::<Vec<_>>();
+    let mut panels = panels;
+    panels.push(Figure {
+        title: "the targets' ratios (median times; dashed: targets 1/10 and 1.5, parity 1)".into(),
+        x_label: "case (legend)".into(),
+        y_label: "ratio".into(),
+        log_y: true,
+        series: ratios
+            .iter()
+            .enumerate()
+            .map(|(i, (what, v, _))| {
+                Series::new(format!("{what}: {v:.3}"), vec![((i + 1) as f64, *v)]).markers()
+            })
+            .collect(),
+        levels: vec![
+            Level::new(0.1, "1/10"),
+            Level::new(1.0, "1"),
+            Level::new(1.5, "1.5"),
+        ],
+        levels_legend: Some("targets, parity".into()),
+        x_range: Some((0.0, ratios.len() as f64 + 1.0)),
+        ..Default::default()
+    });
     let fig = Panels {
-        title: "averaged LMSER, DOP853: lmser against SciPy".into(),
+        title: "lmser against SciPy (averaged LMSER, DOP853) and NumPy (stochastic LMSER)".into(),
         panels,
         columns: 1,
-        shared_legend: true,
+        shared_legend: false,
     };
     fig.save(&dir.join("results"))?;
     Ok(())

@@ -203,6 +203,13 @@ impl Workspace {
             sam: z(n1, 1),
         }
     }
+
+    /// W W^T as formed by the last [`flow`], [`flow_and_error`] or
+    /// [`reconstruction_error`] of a rule with a closed form over C (the tanh rule
+    /// forms no products: its Gram matrix is left as it was).
+    pub fn gram(&self) -> &DMatrix<f64> {
+        &self.k
+    }
 }
 
 /// Scales row i of m by d_i.
@@ -426,4 +433,18 @@ fn row_space(w: &DMatrix<f64>) -> DMatrix<f64> {
 /// ||W W^T - I||_F.
 pub fn orth_error(w: &DMatrix<f64>) -> f64 {
     (w * w.transpose() - DMatrix::identity(w.nrows(), w.nrows())).norm()
+}
+
+/// ||K - I||_F of a Gram matrix K = W W^T: [`orth_error`] from an already formed
+/// W W^T (e.g. [`Workspace::gram`]).
+pub fn orth_error_of_gram(k: &DMatrix<f64>) -> f64 {
+    let n = k.nrows();
+    let mut s = 0.0;
+    for j in 0..n {
+        for i in 0..n {
+            let d = k[(i, j)] - if i == j { 1.0 } else { 0.0 };
+            s += d * d;
+        }
+    }
+    s.sqrt()
 }
