@@ -36,11 +36,14 @@
 //!
 //! For tau_w / tau >> 1 the coupled forms are stiff: Dopri5's steps are held to ~3 tau
 //! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`](crate::solver::Method::Rodas4))
-//! take steps set by accuracy instead.
+//! take steps set by accuracy instead, and so does the IMEX method
+//! ([`Method::Imex`](crate::solver::Method::Imex)) with the split of
+//! [`crate::dynamics::split`]: the neuron block implicit (Jacobian -I / tau), the
+//! weights explicit.
 
 use crate::model::activation::Activation;
 use crate::solver::OdeSystem;
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView, DVectorViewMut};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView};
 use std::cell::RefCell;
 
 // ---------------------------------------------------------------------------------
@@ -250,36 +253,45 @@ impl CoupledSamples {
     }
 }
 
+impl CoupledSamples {
+    /// dz = (-z + A W x) / tau: the neuron block (n1 values).
+    pub(crate) fn neuron_rhs(&self, y: &[f64], dz: &mut [f64]) {
+        let (n1, n0) = (self.n1, self.n0);
+        let mut guard = self.work.borrow_mut();
+        let ay = &mut guard.1;
+        let w = DMatrixView::from_slice(&y[n1..], n1, n0);
+        ay.gemv(1.0, &w, &self.x, 0.0);
+        scale_vec(ay, self.params.gains.as_ref());
+        for ((d, a), z) in dz.iter_mut().zip(ay.iter()).zip(&y[..n1]) {
+            *d = (a - z) / self.params.tau;
+        }
+    }
+
+    /// dW = G(W, x, z) / tau_w: the weight block (n1 n0 values).
+    pub(crate) fn weight_rhs(&self, y: &[f64], dw: &mut [f64]) {
+        let (n1, n0) = (self.n1, self.n0);
+        let rw = &mut self.work.borrow_mut().0;
+        let z = DVectorView::from_slice(&y[..n1], n1);
+        let w = DMatrixView::from_slice(&y[n1..], n1, n0);
+        let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
+        let (gains, scale) = (self.params.gains.as_ref(), 1.0 / self.params.tau_w);
+        rule_into(&w, &self.x, &z, gains, scale, rw, &mut dw);
+    }
+}
+
 impl OdeSystem for CoupledSamples {
     fn dim(&self) -> usize {
         self.n1 * (1 + self.n0)
     }
 
     fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
-        let (n1, n0) = (self.n1, self.n0);
-        let mut guard = self.work.borrow_mut();
-        let (rw, ay) = &mut *guard;
-        let z = DVectorView::from_slice(&y[..n1], n1);
-        let w = DMatrixView::from_slice(&y[n1..], n1, n0);
-        let (dz, dw) = dy.split_at_mut(n1);
-        // tau dz/dt = -z + A W x
-        ay.gemv(1.0, &w, &self.x, 0.0);
-        scale_vec(ay, self.params.gains.as_ref());
-        let mut dz = DVectorViewMut::from_slice(dz, n1);
-        dz.copy_from(&*ay);
-        dz -= &z;
-        dz /= self.params.tau;
-        // tau_w dW/dt = G(W, x, z)
-        let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
-        rule_into(
-            &w,
-            &self.x,
-            &z,
-            self.params.gains.as_ref(),
-            1.0 / self.params.tau_w,
-            rw,
-            &mut dw,
-        );
+        let (dz, dw) = dy.split_at_mut(self.n1);
+        self.neuron_rhs(y, dz);
+        self.weight_rhs(y, dw);
+    }
+
+    fn as_split(&self) -> Option<&dyn crate::solver::SplitSystem> {
+        Some(self)
     }
 
     fn state_name(&self, i: usize) -> String {
@@ -396,15 +408,25 @@ fn pseudo_inverse(s: &DMatrix<f64>) -> DMatrix<f64> {
     &eig.eigenvectors * DMatrix::from_diagonal(&inv) * eig.eigenvectors.transpose()
 }
 
-impl OdeSystem for CoupledAveraged {
-    fn dim(&self) -> usize {
-        2 * self.n1 * self.n0
-    }
-
-    fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
+impl CoupledAveraged {
+    /// dZ = (-Z + A W Sigma) / tau: the neuron block (n1 n0 values).
+    pub(crate) fn neuron_rhs(&self, y: &[f64], dz: &mut [f64]) {
         let (n1, n0) = (self.n1, self.n0);
         let m = n1 * n0;
-        let gains = self.params.gains.as_ref();
+        let z = DMatrixView::from_slice(&y[..m], n1, n0);
+        let w = DMatrixView::from_slice(&y[m..], n1, n0);
+        let mut dz = DMatrixViewMut::from_slice(dz, n1, n0);
+        dz.gemm(1.0, &w, &self.sigma, 0.0); // W Sigma
+        scale_rows(&mut dz, self.params.gains.as_ref());
+        dz -= &z;
+        dz /= self.params.tau;
+    }
+
+    /// dW = (Z - (Z Sigma^+ Z^T) W + S (W Sigma - (W W^T) Z)) / tau_w: the weight
+    /// block (n1 n0 values).
+    pub(crate) fn weight_rhs(&self, y: &[f64], dw: &mut [f64]) {
+        let (n1, n0) = (self.n1, self.n0);
+        let m = n1 * n0;
         let mut guard = self.work.borrow_mut();
         let AveragedWork {
             ws,
@@ -416,27 +438,35 @@ impl OdeSystem for CoupledAveraged {
         } = &mut *guard;
         let z = DMatrixView::from_slice(&y[..m], n1, n0);
         let w = DMatrixView::from_slice(&y[m..], n1, n0);
-        let (dz, dw) = dy.split_at_mut(m);
-        let mut dz = DMatrixViewMut::from_slice(dz, n1, n0);
         let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
         ws.gemm(1.0, &w, &self.sigma, 0.0); // W Sigma
-        // tau dZ/dt = -Z + A W Sigma
-        dz.copy_from(&*ws);
-        scale_rows(&mut dz, gains);
-        dz -= &z;
-        dz /= self.params.tau;
-        // tau_w dW/dt = Z - (Z Sigma^+ Z^T) W + S (W Sigma - (W W^T) Z)
         zs.gemm(1.0, &z, &self.sigma_pinv, 0.0);
         z.transpose_to(zt);
         w.transpose_to(wt);
         q.gemm(1.0, &*zs, &*zt, 0.0);
         k.gemm(1.0, &w, &*wt, 0.0);
         ws.gemm(-1.0, &*k, &z, 1.0);
-        scale_rows(ws, gains);
+        scale_rows(ws, self.params.gains.as_ref());
         dw.copy_from(&z);
         dw += &*ws;
         dw.gemm(-1.0, &*q, &w, 1.0);
         dw /= self.params.tau_w;
+    }
+}
+
+impl OdeSystem for CoupledAveraged {
+    fn dim(&self) -> usize {
+        2 * self.n1 * self.n0
+    }
+
+    fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
+        let (dz, dw) = dy.split_at_mut(self.n1 * self.n0);
+        self.neuron_rhs(y, dz);
+        self.weight_rhs(y, dw);
+    }
+
+    fn as_split(&self) -> Option<&dyn crate::solver::SplitSystem> {
+        Some(self)
     }
 
     fn state_name(&self, i: usize) -> String {
