@@ -321,6 +321,23 @@ struct AveragedWork {
     wt: DMatrix<f64>, // W^T              n0 x n1
     q: DMatrix<f64>,  // Z Sigma^+ Z^T    n1 x n1
     k: DMatrix<f64>,  // W W^T            n1 x n1
+    /// W Sigma for the W in `w_of` (both halves of f need it at the same W: the IMEX
+    /// stages evaluate them in separate calls).
+    w_sigma: DMatrix<f64>,
+    w_of: Vec<f64>,
+}
+
+impl AveragedWork {
+    /// W Sigma, recomputed only when W differs from the last one seen.
+    fn w_sigma(&mut self, w: &[f64], sigma: &DMatrix<f64>) -> &DMatrix<f64> {
+        if self.w_of != w {
+            let (n1, n0) = self.w_sigma.shape();
+            let wv = DMatrixView::from_slice(w, n1, n0);
+            self.w_sigma.gemm(1.0, &wv, sigma, 0.0);
+            self.w_of.copy_from_slice(w);
+        }
+        &self.w_sigma
+    }
 }
 
 /// The averaged coupled system over the flat state (vec Z, vec W) (both n1 x n0,
@@ -346,7 +363,7 @@ impl CoupledAveraged {
         if let Some(a) = &params.gains {
             assert_eq!(a.len(), n1, "one gain per unit");
         }
-        let sigma_pinv = pseudo_inverse(&sigma);
+        let sigma_pinv = crate::linalg::pseudo_inverse(&sigma);
         let z = |r, c| DMatrix::zeros(r, c);
         CoupledAveraged {
             params,
@@ -361,6 +378,8 @@ impl CoupledAveraged {
                 wt: z(n0, n1),
                 q: z(n1, n1),
                 k: z(n1, n1),
+                w_sigma: z(n1, n0),
+                w_of: vec![f64::NAN; n1 * n0],
             }),
         }
     }
@@ -395,28 +414,16 @@ impl CoupledAveraged {
     }
 }
 
-/// Moore-Penrose pseudo-inverse of a symmetric positive semi-definite matrix
-/// (eigenvalues below 1e-12 n lambda_max count as zero).
-fn pseudo_inverse(s: &DMatrix<f64>) -> DMatrix<f64> {
-    let n = s.nrows();
-    let sym = (s + s.transpose()) * 0.5;
-    let eig = sym.symmetric_eigen();
-    let cut = 1e-12 * n as f64 * eig.eigenvalues.amax();
-    let inv = eig
-        .eigenvalues
-        .map(|l| if l > cut && l > 0.0 { 1.0 / l } else { 0.0 });
-    &eig.eigenvectors * DMatrix::from_diagonal(&inv) * eig.eigenvectors.transpose()
-}
-
 impl CoupledAveraged {
     /// dZ = (-Z + A W Sigma) / tau: the neuron block (n1 n0 values).
     pub(crate) fn neuron_rhs(&self, y: &[f64], dz: &mut [f64]) {
         let (n1, n0) = (self.n1, self.n0);
         let m = n1 * n0;
+        let mut guard = self.work.borrow_mut();
+        let ws = guard.w_sigma(&y[m..], &self.sigma);
         let z = DMatrixView::from_slice(&y[..m], n1, n0);
-        let w = DMatrixView::from_slice(&y[m..], n1, n0);
         let mut dz = DMatrixViewMut::from_slice(dz, n1, n0);
-        dz.gemm(1.0, &w, &self.sigma, 0.0); // W Sigma
+        dz.copy_from(ws);
         scale_rows(&mut dz, self.params.gains.as_ref());
         dz -= &z;
         dz /= self.params.tau;
@@ -428,6 +435,8 @@ impl CoupledAveraged {
         let (n1, n0) = (self.n1, self.n0);
         let m = n1 * n0;
         let mut guard = self.work.borrow_mut();
+        let work = &mut *guard;
+        work.w_sigma(&y[m..], &self.sigma);
         let AveragedWork {
             ws,
             zs,
@@ -435,11 +444,13 @@ impl CoupledAveraged {
             wt,
             q,
             k,
-        } = &mut *guard;
+            w_sigma,
+            ..
+        } = work;
         let z = DMatrixView::from_slice(&y[..m], n1, n0);
         let w = DMatrixView::from_slice(&y[m..], n1, n0);
         let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
-        ws.gemm(1.0, &w, &self.sigma, 0.0); // W Sigma
+        ws.copy_from(&*w_sigma); // W Sigma
         zs.gemm(1.0, &z, &self.sigma_pinv, 0.0);
         z.transpose_to(zt);
         w.transpose_to(wt);

@@ -16,7 +16,8 @@
 //! §IV.8: re-evaluating g would amplify the Newton residual by the stiffness).
 //!
 //! Steps adapt with the scaled RMS norm of err (as [`super::rosenbrock`]) and the
-//! step-size factor 0.9 err^(-1/4) within [0.2, 5]; outputs are step ends (the last
+//! PI step-size factor 0.9 err^(-0.7/4) err_prev^(0.4/4) within [0.2, 5] (0.9
+//! err^(-1/4) within [0.2, 1] after a rejection); outputs are step ends (the last
 //! step of each output interval is cut to land on it, as the Rosenbrock methods do),
 //! the step size carried across. The first stage at a step start, f at y_n, is the
 //! previous step's f at its end and is reused (also after a rejection).
@@ -46,6 +47,8 @@ pub(super) struct Imex {
     err: Vec<f64>,
     /// fe[0], fi[0] hold f at the current (t, y).
     fresh: bool,
+    /// The error of the last accepted step (PI controller), 1e-4 at least.
+    err_prev: f64,
 }
 
 /// Why a step attempt failed.
@@ -71,6 +74,7 @@ impl Imex {
             y_new: vec![0.0; n],
             err: vec![0.0; n],
             fresh: false,
+            err_prev: 1.0,
         }
     }
 
@@ -270,11 +274,14 @@ impl Imex {
                 if let Attempt::Error(err) = attempt
                     && err <= 1.0
                 {
-                    let mut fac = if err == 0.0 {
-                        5.0
-                    } else {
-                        (0.9 * err.powf(-1.0 / ERR_ORDER)).clamp(0.2, 5.0)
-                    };
+                    // PI control (Gustafsson 1991; Hairer & Wanner, Solving ODEs II,
+                    // §IV.2): once the explicit part's stability bounds the step, the
+                    // plain err^(-1/4) rule alternates accepted and rejected steps.
+                    let mut fac = (0.9
+                        * err.max(1e-10).powf(-0.7 / ERR_ORDER)
+                        * self.err_prev.powf(0.4 / ERR_ORDER))
+                    .clamp(0.2, 5.0);
+                    self.err_prev = err.max(1e-4);
                     if rejected {
                         fac = fac.min(1.0);
                     }
