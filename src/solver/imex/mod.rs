@@ -114,15 +114,17 @@ impl Imex {
                 stats.rhs_evals += 1;
             }
             // r = base + hg g(z) - z: the stage equation's residual, then the update.
-            for k in 0..nf {
-                self.r[k] = self.base[k] + hg * self.r[k] - self.stage[k];
+            let z = &mut self.stage[..nf];
+            for ((r, b), zk) in self.r.iter_mut().zip(&self.base).zip(z.iter()) {
+                *r = b + hg * *r - zk;
             }
             sys.solve_implicit(hg, &mut self.r);
             let mut size = 0.0;
-            for k in 0..nf {
-                self.stage[k] += self.r[k];
-                let sc = opts.atol + opts.rtol * self.stage[k].abs();
-                size += (self.r[k] / sc).powi(2);
+            for (zk, r) in z.iter_mut().zip(&self.r) {
+                *zk += r;
+                if !linear {
+                    size += (r / (opts.atol + opts.rtol * zk.abs())).powi(2);
+                }
             }
             let size = (size / nf.max(1) as f64).sqrt();
             if !size.is_finite() {
@@ -131,8 +133,9 @@ impl Imex {
             // Newton's error after this update is ~ its size squared (scaled); 1e-2
             // of the tolerance leaves the step's own error in control.
             if linear || size <= 1e-2 {
-                for k in 0..nf {
-                    self.fi[i][k] = (self.stage[k] - self.base[k]) / hg;
+                let inv = 1.0 / hg;
+                for ((f, zk), b) in self.fi[i].iter_mut().zip(z.iter()).zip(&self.base) {
+                    *f = (zk - b) * inv;
                 }
                 return true;
             }
@@ -178,10 +181,15 @@ impl Imex {
         self.err.fill(0.0);
         for i in 0..S {
             let (b, e) = (h * B[i], h * (B[i] - D[i]));
-            for k in 0..n {
-                let f = self.fe[i][k] + if k < nf { self.fi[i][k] } else { 0.0 };
-                self.y_new[k] += b * f;
-                self.err[k] += e * f;
+            let iter = self.y_new.iter_mut().zip(self.err.iter_mut());
+            for ((yn, er), f) in iter.zip(&self.fe[i]) {
+                *yn += b * f;
+                *er += e * f;
+            }
+            let iter = self.y_new[..nf].iter_mut().zip(self.err[..nf].iter_mut());
+            for ((yn, er), f) in iter.zip(&self.fi[i]) {
+                *yn += b * f;
+                *er += e * f;
             }
         }
         let mut sum = 0.0;
