@@ -218,3 +218,16 @@ fn accum(beta: f64) -> Accum {
         Accum::Add
     }
 }
+
+/// Moore-Penrose pseudo-inverse of a symmetric positive semi-definite matrix
+/// (eigenvalues below 1e-12 n lambda_max count as zero).
+pub fn pseudo_inverse(s: &DMatrix<f64>) -> DMatrix<f64> {
+    let n = s.nrows();
+    let sym = (s + s.transpose()) * 0.5;
+    let eig = sym.symmetric_eigen();
+    let cut = 1e-12 * n as f64 * eig.eigenvalues.amax();
+    let inv = eig
+        .eigenvalues
+        .map(|l| if l > cut && l > 0.0 { 1.0 / l } else { 0.0 });
+    &eig.eigenvectors * DMatrix::from_diagonal(&inv) * eig.eigenvectors.transpose()
+}

@@ -219,7 +219,7 @@ fn the_learning_builder_builds_what_the_config_builds() {
         .build()
         .unwrap();
     same(&from_config, &built);
-    assert_eq!(built.solver.method, Method::Rodas4);
+    assert_eq!(built.solver.method, Method::Imex);
 
     let text = learning("stochastic", "eta = 0.02\nbatch = 4\n")
         .replace("t_end = 20.0", "t_end = 20.0\nrule = \"oja\"")

@@ -4,6 +4,7 @@
 
 use super::carry::CarryPoint;
 use super::explicit::Explicit;
+use super::imex::Imex;
 use super::options::{check_state, check_step};
 use super::rk4::Rk4Work;
 use super::rosenbrock::Rosenbrock;
@@ -98,6 +99,7 @@ pub struct Driver<S: OdeSystem> {
     stats: SolverStats,
     rk4: Option<Rk4Work>,
     implicit: Option<Rosenbrock>,
+    imex: Option<Imex>,
     explicit: Option<Explicit>,
     /// The carried step of a resume point, until the explicit method starts from it.
     carry: Option<CarryPoint>,
@@ -137,6 +139,7 @@ impl<S: OdeSystem> Driver<S> {
             stats: p.stats,
             rk4: None,
             implicit: None,
+            imex: None,
             explicit: None,
             carry: None,
         };
@@ -178,9 +181,16 @@ impl<S: OdeSystem> Driver<S> {
                 hint: "choose dopri5, dop853 or rk4".into(),
             });
         }
+        if self.opts.method == Method::Imex && self.sys.as_split().is_none() {
+            return Err(Error::SolverFailed {
+                time: p.t,
+                reason: "imex needs a fast/slow split, which this system does not have".into(),
+                hint: "choose rodas4 (stiff) or dopri5".into(),
+            });
+        }
         (self.t0, self.t, self.index, self.h, self.y, self.stats) =
             (p.t0, p.t, p.index, p.h, p.y, p.stats);
-        (self.explicit, self.carry) = (None, p.carry);
+        (self.explicit, self.carry, self.imex) = (None, p.carry, None);
         self.evaluate(count)
     }
 
@@ -296,6 +306,13 @@ impl<S: OdeSystem> Driver<S> {
                     .implicit
                     .get_or_insert_with(|| Rosenbrock::new(opts.method, n));
                 self.h = rb.interval(sys, t, t_next, y, self.h, opts, stats)?;
+            }
+            Method::Imex => {
+                let split = sys.as_split().expect("checked when the driver started");
+                let im = self
+                    .imex
+                    .get_or_insert_with(|| Imex::new(split.dim(), split.n_fast()));
+                self.h = im.interval(split, t, t_next, y, self.h, opts, stats)?;
             }
             Method::FixedPoint => {
                 let sweeps = (t_next - t).round() as u64;

@@ -27,22 +27,28 @@
 //! (ode_solvers' dense output is wrong at x_end, docs/numerics.md §2.1, §2.6). The
 //! stiff ones are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them
 //! with a fixed step for order checks); they and RK4 are run one output interval at
-//! a time, the largest step accepted in an interval starting the next one.
+//! a time, the largest step accepted in an interval starting the next one. So is the
+//! IMEX additive Runge-Kutta method ([`Method::Imex`], ARK4(3)6L[2]SA) for a
+//! [`SplitSystem`]: the fast block (neurons) implicit, the slow one (weights) explicit.
 
 mod carry;
 mod dop853;
 mod dopri5;
 mod driver;
 mod explicit;
+mod imex;
 mod options;
 mod rk4;
 mod rosenbrock;
+mod split;
 
 pub use carry::CarryPoint;
 pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
+pub use imex::imex_fixed;
 pub use options::{Method, SolverOptions, beyond, norm};
 pub(crate) use options::{check_bound, poll, raised};
 pub use rosenbrock::rosenbrock_fixed;
+pub use split::SplitSystem;
 
 use crate::error::Result;
 
@@ -70,6 +76,10 @@ pub trait OdeSystem {
     /// What to try when the state diverges.
     fn divergence_hint(&self) -> String {
         "reduce the tolerances or the step size".into()
+    }
+    /// The system's fast/slow split, when it has one (needed by [`Method::Imex`]).
+    fn as_split(&self) -> Option<&dyn SplitSystem> {
+        None
     }
 }
 
@@ -129,6 +139,9 @@ impl<S: OdeSystem + ?Sized> OdeSystem for &S {
     }
     fn divergence_hint(&self) -> String {
         (**self).divergence_hint()
+    }
+    fn as_split(&self) -> Option<&dyn SplitSystem> {
+        (**self).as_split()
     }
 }
 

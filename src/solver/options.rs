@@ -22,6 +22,9 @@ pub enum Method {
     Rodas4,
     /// ROS2: adaptive Rosenbrock, order 2(1), L-stable (for rtol ~ 1e-4).
     Ros2,
+    /// ARK4(3)6L[2]SA: adaptive IMEX additive Runge-Kutta, order 4(3), the fast block
+    /// of a [`SplitSystem`](super::SplitSystem) implicit (L-stable), the rest explicit.
+    Imex,
 }
 
 impl Method {
@@ -39,6 +42,7 @@ impl Method {
             Method::FixedPoint => "fixed-point",
             Method::Rodas4 => "rodas4",
             Method::Ros2 => "ros2",
+            Method::Imex => "imex",
         }
     }
 }
@@ -46,7 +50,7 @@ impl Method {
 /// Options of one integration.
 #[derive(Debug, Clone)]
 pub struct SolverOptions {
-    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, or the fixed-point sweep.
+    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, or the fixed-point sweep.
     pub method: Method,
     /// Relative tolerance (adaptive methods).
     pub rtol: f64,

@@ -94,6 +94,9 @@ impl OdeSystem for Dyn<'_> {
     fn divergence_hint(&self) -> String {
         self.0.divergence_hint()
     }
+    fn as_split(&self) -> Option<&dyn lmser::solver::SplitSystem> {
+        self.0.as_split()
+    }
 }
 
 impl Model {

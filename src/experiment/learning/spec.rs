@@ -190,23 +190,21 @@ fn mode_from(l: &LearningSection) -> Mode {
     }
 }
 
-/// The method for a coupled z-W system of dimension `dim` with stiffness ratio
-/// tau_w / tau, and why. Rodas4 needs ~30x fewer steps than Dopri5 at ratio 1000, but
-/// each of its steps builds a dense Jacobian (dim + 2 right-hand sides) and an LU:
-/// measured faster up to dim ~ 100 (tests/coupled.rs), slower beyond.
+/// The method for a one-layer coupled z-W system (averaged or held samples) of
+/// dimension `dim` with stiffness ratio tau_w / tau, and why. Stiff (ratio >= 100):
+/// the IMEX method, the neuron block implicit with the exact Jacobian -I / tau of the
+/// systems' split ([`crate::dynamics::split`]), the weights explicit: its steps are
+/// set by the weights' own time scale tau_w, not by tau, at the cost of about one
+/// right-hand side per stage, at any dimension (Rodas4 pays dim + 2 right-hand sides
+/// and a dense LU per step, Dopri5 ~ tau_w / (3 tau) times more steps; measured in
+/// docs/numerics.md, "IMEX").
 pub fn stiff_choice(ratio: f64, dim: usize) -> (solver::Method, String) {
-    if ratio >= 100.0 && dim <= 100 {
+    if ratio >= 100.0 {
         (
-            solver::Method::Rodas4,
+            solver::Method::Imex,
             format!(
-                "stiff (tau_w / tau = {ratio}) and small (dim {dim} <= 100): Rosenbrock steps are set by accuracy, not stability"
-            ),
-        )
-    } else if ratio >= 100.0 {
-        (
-            solver::Method::Dopri5,
-            format!(
-                "stiff (tau_w / tau = {ratio}) but dim {dim} > 100: a dense Jacobian per step costs more than the explicit method's extra steps"
+                "stiff (tau_w / tau = {ratio}, dim {dim}): IMEX, the neurons implicit (Jacobian -I/tau), \
+                 the weights explicit: steps set by tau_w, not by tau"
             ),
         )
     } else {

@@ -11,7 +11,7 @@ use crate::dynamics::averaged::AveragedLearning;
 use crate::dynamics::coupled::{CoupledAveraged, CoupledParams};
 use crate::dynamics::rules::{Moment, Rule, Workspace, flow};
 use crate::error::{Error, Result};
-use crate::executor::{Control, Executor, Observer, OdeStepper, Stepper};
+use crate::executor::{Control, Executor, Observer, OdeStepper, Probe, Stepper};
 use crate::io::summary::{SolverReport, StochasticReport};
 use crate::linalg::{self, Op};
 use crate::solver::{self, ResumePoint};
@@ -228,11 +228,23 @@ pub struct Simulation<'a> {
     inner: Inner<'a>,
 }
 
+/// A probe of the state's tail from an offset (the weights after the neurons).
+struct Tail<P>(P, usize);
+
+impl<P: Probe> Probe for Tail<P> {
+    fn names(&self) -> Vec<String> {
+        self.0.names()
+    }
+    fn values(&mut self, t: f64, y: &[f64], dy: &[f64], row: &mut Vec<f64>) {
+        self.0.values(t, &y[self.1..], &dy[self.1..], row);
+    }
+}
+
 /// The steppers of the modes.
 enum Inner<'a> {
     Averaged(OdeStepper<AveragedLearning, WeightProbe<'a>>),
     Eigenbasis(OdeStepper<AveragedLearning, WeightProbe<'a>>),
-    CoupledAveraged(OdeStepper<CoupledAveraged, WeightProbe<'a>>),
+    CoupledAveraged(OdeStepper<CoupledAveraged, Tail<WeightProbe<'a>>>),
     Stochastic(StochasticStepper<'a>),
     Held(HeldStepper<'a>),
 }
@@ -285,13 +297,12 @@ impl<'a> Simulation<'a> {
                 averaged_input: true,
                 ..
             } => {
-                let sys = CoupledAveraged::new(
-                    coupled_params(spec, tau),
-                    spec.dataset.sigma().clone(),
-                    n1,
-                );
-                let y0 = sys.settled_state(&spec.w0);
-                let probe = WeightProbe::new(spec, n1 * n0);
+                // In Sigma's eigenbasis, as the averaged ODE: state (vec Z Phi, vec W Phi).
+                let lam = spec.spectrum.values.clone();
+                let sys = CoupledAveraged::in_eigenbasis(coupled_params(spec, tau), lam, n1);
+                let v0 = linalg::product(&spec.w0, Op::N, &spec.spectrum.vectors, Op::N);
+                let y0 = sys.settled_state(&v0);
+                let probe = Tail(WeightProbe::in_eigenbasis(spec), n1 * n0);
                 Inner::CoupledAveraged(OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?)
             }
             Mode::Stochastic { eta, decay, batch } => {
@@ -314,7 +325,10 @@ impl<'a> Simulation<'a> {
                 let v = DMatrix::from_column_slice(n1, n0, s.driver().y());
                 linalg::product(&v, Op::N, &self.spec.spectrum.vectors, Op::T)
             }
-            Inner::CoupledAveraged(s) => s.driver().system().split(s.driver().y()).1,
+            Inner::CoupledAveraged(s) => {
+                let v = s.driver().system().split(s.driver().y()).1;
+                linalg::product(&v, Op::N, &self.spec.spectrum.vectors, Op::T)
+            }
             Inner::Stochastic(s) => s.w.clone(),
             Inner::Held(s) => s.weights(),
         }
@@ -337,7 +351,14 @@ impl<'a> Simulation<'a> {
                 ));
                 r
             }
-            Inner::CoupledAveraged(s) => ode(s.stats()),
+            Inner::CoupledAveraged(s) => {
+                let mut r = ode(s.stats());
+                r.why = Some(format!(
+                    "{}; integrated in Sigma's eigenbasis (V = W Phi)",
+                    spec.solver_reason
+                ));
+                r
+            }
             Inner::Stochastic(s) => {
                 let Mode::Stochastic { batch, .. } = spec.mode else {
                     unreachable!("a stochastic stepper runs a stochastic spec")

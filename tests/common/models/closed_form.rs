@@ -14,7 +14,7 @@ use super::{Class, Model, Span};
 use lmser::model::activation::Activation;
 use lmser::model::network::{Network, Top};
 use lmser::model::neurons::NeuronDynamics;
-use lmser::solver::OdeSystem;
+use lmser::solver::{OdeSystem, SplitSystem};
 use nalgebra::{DMatrix, DVector};
 
 /// Tolerances of the closed-form problems' spans.
@@ -219,6 +219,31 @@ impl OdeSystem for Kaps {
         dy[1] = y[0] - y[1] - y[1] * y[1];
     }
     fn autonomous(&self) -> bool {
+        true
+    }
+    fn as_split(&self) -> Option<&dyn SplitSystem> {
+        Some(self)
+    }
+}
+
+/// Kaps' problem split for the IMEX method: y1 (the stiff one) fast with its whole
+/// right-hand side g = -(2 + 1/eps) y1 + y2^2 / eps, affine in y1 with
+/// J_I = -(2 + 1/eps); y2 slow.
+impl SplitSystem for Kaps {
+    fn n_fast(&self) -> usize {
+        1
+    }
+    fn rhs_implicit(&self, _t: f64, y: &[f64], g: &mut [f64]) {
+        g[0] = -(2.0 + 1.0 / self.eps) * y[0] + y[1] * y[1] / self.eps;
+    }
+    fn rhs_explicit(&self, _t: f64, y: &[f64], fe: &mut [f64]) {
+        fe[0] = 0.0;
+        fe[1] = y[0] - y[1] - y[1] * y[1];
+    }
+    fn solve_implicit(&self, hg: f64, r: &mut [f64]) {
+        r[0] /= 1.0 + hg * (2.0 + 1.0 / self.eps);
+    }
+    fn implicit_is_linear(&self) -> bool {
         true
     }
 }

@@ -36,12 +36,18 @@
 //!
 //! For tau_w / tau >> 1 the coupled forms are stiff: Dopri5's steps are held to ~3 tau
 //! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`](crate::solver::Method::Rodas4))
-//! take steps set by accuracy instead.
+//! take steps set by accuracy instead, and so does the IMEX method
+//! ([`Method::Imex`](crate::solver::Method::Imex)) with the split of
+//! [`crate::dynamics::split`]: the neuron block implicit (Jacobian -I / tau), the
+//! weights explicit.
 
 use crate::model::activation::Activation;
 use crate::solver::OdeSystem;
-use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView, DVectorViewMut};
+use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView};
 use std::cell::RefCell;
+
+mod averaged;
+pub use averaged::CoupledAveraged;
 
 // ---------------------------------------------------------------------------------
 // Parameters and the sample rule
@@ -250,36 +256,45 @@ impl CoupledSamples {
     }
 }
 
+impl CoupledSamples {
+    /// dz = (-z + A W x) / tau: the neuron block (n1 values).
+    pub(crate) fn neuron_rhs(&self, y: &[f64], dz: &mut [f64]) {
+        let (n1, n0) = (self.n1, self.n0);
+        let mut guard = self.work.borrow_mut();
+        let ay = &mut guard.1;
+        let w = DMatrixView::from_slice(&y[n1..], n1, n0);
+        ay.gemv(1.0, &w, &self.x, 0.0);
+        scale_vec(ay, self.params.gains.as_ref());
+        for ((d, a), z) in dz.iter_mut().zip(ay.iter()).zip(&y[..n1]) {
+            *d = (a - z) / self.params.tau;
+        }
+    }
+
+    /// dW = G(W, x, z) / tau_w: the weight block (n1 n0 values).
+    pub(crate) fn weight_rhs(&self, y: &[f64], dw: &mut [f64]) {
+        let (n1, n0) = (self.n1, self.n0);
+        let rw = &mut self.work.borrow_mut().0;
+        let z = DVectorView::from_slice(&y[..n1], n1);
+        let w = DMatrixView::from_slice(&y[n1..], n1, n0);
+        let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
+        let (gains, scale) = (self.params.gains.as_ref(), 1.0 / self.params.tau_w);
+        rule_into(&w, &self.x, &z, gains, scale, rw, &mut dw);
+    }
+}
+
 impl OdeSystem for CoupledSamples {
     fn dim(&self) -> usize {
         self.n1 * (1 + self.n0)
     }
 
     fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
-        let (n1, n0) = (self.n1, self.n0);
-        let mut guard = self.work.borrow_mut();
-        let (rw, ay) = &mut *guard;
-        let z = DVectorView::from_slice(&y[..n1], n1);
-        let w = DMatrixView::from_slice(&y[n1..], n1, n0);
-        let (dz, dw) = dy.split_at_mut(n1);
-        // tau dz/dt = -z + A W x
-        ay.gemv(1.0, &w, &self.x, 0.0);
-        scale_vec(ay, self.params.gains.as_ref());
-        let mut dz = DVectorViewMut::from_slice(dz, n1);
-        dz.copy_from(&*ay);
-        dz -= &z;
-        dz /= self.params.tau;
-        // tau_w dW/dt = G(W, x, z)
-        let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
-        rule_into(
-            &w,
-            &self.x,
-            &z,
-            self.params.gains.as_ref(),
-            1.0 / self.params.tau_w,
-            rw,
-            &mut dw,
-        );
+        let (dz, dw) = dy.split_at_mut(self.n1);
+        self.neuron_rhs(y, dz);
+        self.weight_rhs(y, dw);
+    }
+
+    fn as_split(&self) -> Option<&dyn crate::solver::SplitSystem> {
+        Some(self)
     }
 
     fn state_name(&self, i: usize) -> String {
@@ -293,159 +308,5 @@ impl OdeSystem for CoupledSamples {
 
     fn divergence_hint(&self) -> String {
         "the weights blew up; start from smaller weights or raise tau_w".into()
-    }
-}
-
-// ---------------------------------------------------------------------------------
-// 3. The averaged coupled system
-// ---------------------------------------------------------------------------------
-
-/// Work matrices of [`CoupledAveraged`].
-#[derive(Debug, Clone)]
-struct AveragedWork {
-    ws: DMatrix<f64>, // W Sigma          n1 x n0
-    zs: DMatrix<f64>, // Z Sigma^+        n1 x n0
-    zt: DMatrix<f64>, // Z^T              n0 x n1
-    wt: DMatrix<f64>, // W^T              n0 x n1
-    q: DMatrix<f64>,  // Z Sigma^+ Z^T    n1 x n1
-    k: DMatrix<f64>,  // W W^T            n1 x n1
-}
-
-/// The averaged coupled system over the flat state (vec Z, vec W) (both n1 x n0,
-/// column-major), Z = E[z x^T]:
-/// tau dZ/dt = -Z + A W Sigma, tau_w dW/dt = Z - Z Sigma^+ Z^T W + S (W Sigma - W W^T Z)
-/// (module docs). The right-hand side does not allocate.
-#[derive(Debug)]
-pub struct CoupledAveraged {
-    params: CoupledParams,
-    n1: usize,
-    n0: usize,
-    sigma: DMatrix<f64>,
-    sigma_pinv: DMatrix<f64>,
-    work: RefCell<AveragedWork>,
-}
-
-impl CoupledAveraged {
-    /// The averaged coupled system of an n1 x n0 net on Sigma (n0 x n0, symmetric
-    /// positive semi-definite).
-    pub fn new(params: CoupledParams, sigma: DMatrix<f64>, n1: usize) -> Self {
-        let n0 = sigma.nrows();
-        assert_eq!(sigma.ncols(), n0, "Sigma must be square");
-        if let Some(a) = &params.gains {
-            assert_eq!(a.len(), n1, "one gain per unit");
-        }
-        let sigma_pinv = pseudo_inverse(&sigma);
-        let z = |r, c| DMatrix::zeros(r, c);
-        CoupledAveraged {
-            params,
-            n1,
-            n0,
-            sigma,
-            sigma_pinv,
-            work: RefCell::new(AveragedWork {
-                ws: z(n1, n0),
-                zs: z(n1, n0),
-                zt: z(n0, n1),
-                wt: z(n0, n1),
-                q: z(n1, n1),
-                k: z(n1, n1),
-            }),
-        }
-    }
-
-    /// The state with the neurons settled to W: (vec(A W Sigma), vec W).
-    pub fn settled_state(&self, w: &DMatrix<f64>) -> Vec<f64> {
-        assert_eq!(w.shape(), (self.n1, self.n0), "W must be n1 x n0");
-        let mut z = w * &self.sigma;
-        scale_rows(&mut z, self.params.gains.as_ref());
-        let mut y = z.as_slice().to_vec();
-        y.extend_from_slice(w.as_slice());
-        y
-    }
-
-    /// Splits a state into (Z, W).
-    pub fn split(&self, y: &[f64]) -> (DMatrix<f64>, DMatrix<f64>) {
-        let m = self.n1 * self.n0;
-        (
-            DMatrix::from_column_slice(self.n1, self.n0, &y[..m]),
-            DMatrix::from_column_slice(self.n1, self.n0, &y[m..]),
-        )
-    }
-
-    /// Sigma.
-    pub fn sigma(&self) -> &DMatrix<f64> {
-        &self.sigma
-    }
-
-    /// The parameters.
-    pub fn params(&self) -> &CoupledParams {
-        &self.params
-    }
-}
-
-/// Moore-Penrose pseudo-inverse of a symmetric positive semi-definite matrix
-/// (eigenvalues below 1e-12 n lambda_max count as zero).
-fn pseudo_inverse(s: &DMatrix<f64>) -> DMatrix<f64> {
-    let n = s.nrows();
-    let sym = (s + s.transpose()) * 0.5;
-    let eig = sym.symmetric_eigen();
-    let cut = 1e-12 * n as f64 * eig.eigenvalues.amax();
-    let inv = eig
-        .eigenvalues
-        .map(|l| if l > cut && l > 0.0 { 1.0 / l } else { 0.0 });
-    &eig.eigenvectors * DMatrix::from_diagonal(&inv) * eig.eigenvectors.transpose()
-}
-
-impl OdeSystem for CoupledAveraged {
-    fn dim(&self) -> usize {
-        2 * self.n1 * self.n0
-    }
-
-    fn rhs(&self, _t: f64, y: &[f64], dy: &mut [f64]) {
-        let (n1, n0) = (self.n1, self.n0);
-        let m = n1 * n0;
-        let gains = self.params.gains.as_ref();
-        let mut guard = self.work.borrow_mut();
-        let AveragedWork {
-            ws,
-            zs,
-            zt,
-            wt,
-            q,
-            k,
-        } = &mut *guard;
-        let z = DMatrixView::from_slice(&y[..m], n1, n0);
-        let w = DMatrixView::from_slice(&y[m..], n1, n0);
-        let (dz, dw) = dy.split_at_mut(m);
-        let mut dz = DMatrixViewMut::from_slice(dz, n1, n0);
-        let mut dw = DMatrixViewMut::from_slice(dw, n1, n0);
-        ws.gemm(1.0, &w, &self.sigma, 0.0); // W Sigma
-        // tau dZ/dt = -Z + A W Sigma
-        dz.copy_from(&*ws);
-        scale_rows(&mut dz, gains);
-        dz -= &z;
-        dz /= self.params.tau;
-        // tau_w dW/dt = Z - (Z Sigma^+ Z^T) W + S (W Sigma - (W W^T) Z)
-        zs.gemm(1.0, &z, &self.sigma_pinv, 0.0);
-        z.transpose_to(zt);
-        w.transpose_to(wt);
-        q.gemm(1.0, &*zs, &*zt, 0.0);
-        k.gemm(1.0, &w, &*wt, 0.0);
-        ws.gemm(-1.0, &*k, &z, 1.0);
-        scale_rows(ws, gains);
-        dw.copy_from(&z);
-        dw += &*ws;
-        dw.gemm(-1.0, &*q, &w, 1.0);
-        dw /= self.params.tau_w;
-    }
-
-    fn state_name(&self, i: usize) -> String {
-        let m = self.n1 * self.n0;
-        let (name, k) = if i < m { ("Z", i) } else { ("W", i - m) };
-        format!("{name}[{},{}]", k % self.n1 + 1, k / self.n1 + 1)
-    }
-
-    fn divergence_hint(&self) -> String {
-        "the weights blew up; start from smaller weights or check Sigma".into()
     }
 }
