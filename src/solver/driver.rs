@@ -28,6 +28,10 @@ pub struct SolverStats {
     pub rejected_steps: u64,
     /// Evaluations of dy/dt, finite-difference Jacobians of Rosenbrock methods included.
     pub rhs_evals: u64,
+    /// Jacobians df/dy evaluated by the Rosenbrock methods (the system's own or by
+    /// differences; 0 for the other methods and in resume points written before).
+    #[serde(default)]
+    pub jacobians: u64,
     /// Output times evaluated, the start included.
     pub outputs: u64,
     /// Time of the last output evaluated.
@@ -43,6 +47,7 @@ impl SolverStats {
             accepted_steps: 0,
             rejected_steps: 0,
             rhs_evals: 0,
+            jacobians: 0,
             outputs: 0,
             t_final: t0,
             stop: StopReason::EndTime,
@@ -54,6 +59,7 @@ impl SolverStats {
         self.accepted_steps += s.accepted_steps;
         self.rejected_steps += s.rejected_steps;
         self.rhs_evals += s.rhs_evals;
+        self.jacobians += s.jacobians;
         self.outputs += s.outputs;
         self.t_final = s.t_final;
         self.stop = s.stop;
