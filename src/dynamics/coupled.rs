@@ -38,6 +38,8 @@
 //! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`](crate::solver::Method::Rodas4))
 //! take steps set by accuracy instead.
 
+mod jacobian;
+
 use crate::model::activation::Activation;
 use crate::solver::OdeSystem;
 use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView, DVectorViewMut};
@@ -282,6 +284,11 @@ impl OdeSystem for CoupledSamples {
         );
     }
 
+    fn jacobian(&self, _t: f64, y: &[f64], jac: &mut DMatrix<f64>) -> bool {
+        self.jacobian_into(y, jac);
+        true
+    }
+
     fn state_name(&self, i: usize) -> String {
         if i < self.n1 {
             format!("z{}", i + 1)
@@ -437,6 +444,11 @@ impl OdeSystem for CoupledAveraged {
         dw += &*ws;
         dw.gemm(-1.0, &*q, &w, 1.0);
         dw /= self.params.tau_w;
+    }
+
+    fn jacobian(&self, _t: f64, y: &[f64], jac: &mut DMatrix<f64>) -> bool {
+        self.jacobian_into(y, jac);
+        true
     }
 
     fn state_name(&self, i: usize) -> String {

@@ -96,8 +96,13 @@ impl Jacobian {
             self.arg[j] = yj + inc;
             let d = self.arg[j] - yj; // the increment actually represented
             sys.rhs(t, &self.arg, &mut self.f1);
-            for i in 0..n {
-                self.jac[(i, j)] = (self.f1[i] - f0[i]) / d;
+            for (c, (a, b)) in self
+                .jac
+                .column_mut(j)
+                .iter_mut()
+                .zip(self.f1.iter().zip(f0))
+            {
+                *c = (a - b) / d;
             }
             self.arg[j] = yj;
         }
