@@ -41,7 +41,7 @@ mod rk4;
 mod rosenbrock;
 
 pub use carry::CarryPoint;
-pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
+pub use driver::{Driver, MethodSwitch, ResumePoint, STIFFNESS_DETECTED, SolverStats, StopReason};
 pub use jacobian::jacobian_mismatch;
 pub use options::{Method, SolverOptions, beyond, norm};
 pub(crate) use options::{check_bound, poll, raised};

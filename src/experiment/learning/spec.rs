@@ -190,6 +190,16 @@ fn mode_from(l: &LearningSection) -> Mode {
     }
 }
 
+/// `solver_reason` of a spec whose method the config names; any other reason marks
+/// an automatic choice, which may switch to Rodas4 on detected stiffness.
+pub const CONFIG_CHOICE: &str = "chosen in the config";
+
+/// The largest state dimension an automatically chosen explicit method falls back to
+/// Rodas4 at, on detected stiffness: a dense Jacobian and LU of 2048 x 2048 (32 MB,
+/// ~6 GFLOP per step) is the most worth switching to; beyond it the run fails with
+/// the stiffness error as before (784 x 32 would need 20 GB).
+pub const MAX_FALLBACK_DIM: usize = 2048;
+
 /// The method for a coupled z-W system of dimension `dim` with stiffness ratio
 /// tau_w / tau, and why. Rodas4 needs ~30x fewer steps than Dopri5 at ratio 1000, but
 /// each of its steps builds a dense Jacobian (dim + 2 right-hand sides) and an LU:

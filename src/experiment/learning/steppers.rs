@@ -221,6 +221,21 @@ impl Stepper for StochasticStepper<'_> {
     }
 }
 
+/// `s` with Rodas4 as its stiff fallback when the method was chosen automatically
+/// (not named in the config) and the state is small enough for dense Jacobians
+/// ([`MAX_FALLBACK_DIM`](super::spec::MAX_FALLBACK_DIM)): the automatic choice does
+/// not end a run with "stiffness detected"; the switch is reported in summary.json.
+fn with_fallback<S: solver::OdeSystem, P: crate::executor::Probe>(
+    mut s: OdeStepper<S, P>,
+    spec: &LearningSpec,
+) -> OdeStepper<S, P> {
+    let dim = s.driver().y().len();
+    if spec.solver_reason != super::spec::CONFIG_CHOICE && dim <= super::spec::MAX_FALLBACK_DIM {
+        s.driver_mut().set_stiff_fallback(solver::Method::Rodas4);
+    }
+    s
+}
+
 /// The stepper of a learning spec's mode: a [`Stepper`] whose rows are the learning
 /// metrics (`t`, `J`, `grad_norm`, `subspace_error`, `orth_error`, overlaps).
 pub struct Simulation<'a> {
@@ -267,7 +282,8 @@ impl<'a> Simulation<'a> {
                     );
                     let probe = WeightProbe::new(spec, 0);
                     let y0 = spec.w0.as_slice();
-                    Inner::Averaged(OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?)
+                    let s = OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?;
+                    Inner::Averaged(with_fallback(s, spec))
                 }
                 None => {
                     let phi = &spec.spectrum.vectors;
@@ -277,7 +293,8 @@ impl<'a> Simulation<'a> {
                         AveragedLearning::in_eigenbasis(spec.rule.clone(), lam, spec.tau_w, n1);
                     let probe = WeightProbe::in_eigenbasis(spec);
                     let y0 = v0.as_slice();
-                    Inner::Eigenbasis(OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?)
+                    let s = OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?;
+                    Inner::Eigenbasis(with_fallback(s, spec))
                 }
             },
             Mode::Coupled {
@@ -292,7 +309,8 @@ impl<'a> Simulation<'a> {
                 );
                 let y0 = sys.settled_state(&spec.w0);
                 let probe = WeightProbe::new(spec, n1 * n0);
-                Inner::CoupledAveraged(OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?)
+                let s = OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?;
+                Inner::CoupledAveraged(with_fallback(s, spec))
             }
             Mode::Stochastic { eta, decay, batch } => {
                 Inner::Stochastic(StochasticStepper::new(spec, eta, decay, batch))
@@ -327,17 +345,21 @@ impl<'a> Simulation<'a> {
             r.why = Some(spec.solver_reason.clone());
             r
         };
+        let switched = |mut r: SolverReport, d: &[solver::MethodSwitch]| {
+            r.switches = d.to_vec();
+            r
+        };
         match &self.inner {
-            Inner::Averaged(s) => ode(s.stats()),
+            Inner::Averaged(s) => switched(ode(s.stats()), s.driver().switches()),
             Inner::Eigenbasis(s) => {
-                let mut r = ode(s.stats());
+                let mut r = switched(ode(s.stats()), s.driver().switches());
                 r.why = Some(format!(
                     "{}; integrated in Sigma's eigenbasis (V = W Phi)",
                     spec.solver_reason
                 ));
                 r
             }
-            Inner::CoupledAveraged(s) => ode(s.stats()),
+            Inner::CoupledAveraged(s) => switched(ode(s.stats()), s.driver().switches()),
             Inner::Stochastic(s) => {
                 let Mode::Stochastic { batch, .. } = spec.mode else {
                     unreachable!("a stochastic stepper runs a stochastic spec")
