@@ -202,7 +202,9 @@ pub const MAX_FALLBACK_DIM: usize = 2048;
 
 /// The method for a coupled z-W system of dimension `dim` with stiffness ratio
 /// tau_w / tau, and why. Rodas4 needs ~30x fewer steps than Dopri5 at ratio 1000, but
-/// each of its steps builds a dense Jacobian (dim + 2 right-hand sides) and an LU:
+/// each of its steps factors a dense dim x dim matrix (and differenced its Jacobian,
+/// dim right-hand sides, when the threshold was measured; the coupled systems now have
+/// analytic Jacobians, docs/numerics.md §5.5, so the threshold is conservative):
 /// measured faster up to dim ~ 100 (tests/coupled.rs), slower beyond.
 pub fn stiff_choice(ratio: f64, dim: usize) -> (solver::Method, String) {
     if ratio >= 100.0 && dim <= 100 {
