@@ -34,6 +34,13 @@
 //!   1e-10 this is the former bound 1e-8 max(1, |y|). Where the flow rotates errors
 //!   between components (the oscillator, `Model::error_scale`), |y_i| in sc_i is
 //!   max(|y_i|, amplitude_i): a phase error shows in y_i also where y_i = 0.
+//! * the stiff test set at its own tolerances (`TestSet` spans: ROBER, VDPOL, HIRES,
+//!   OREGO to their published end times at rtol 1e-6 and 1e-9, models.rs
+//!   `test_set_spans`): the stricter bound |y_i - ref_i| <= 10 sc_i + u |ref_i|
+//!   ([`TEST_SET_K`](common::models::TEST_SET_K)), accuracy within one digit of the
+//!   tolerance, as the test set asks of a code (Mazzia & Magherini report "scd",
+//!   significant correct digits, against the tolerance). The derivation above allows
+//!   up to 60; a method that needs more than 10 on these problems is a finding.
 //! * RK4 with a derived a-priori bound (closed forms, `Model::rk4_bound`, O(h^4)):
 //!   that bound plus 1e-13 for rounding.
 //! * RK4 otherwise: Richardson. The span is run with steps h and h/2; for a
@@ -62,6 +69,7 @@ struct KnownGap {
     method: Method,
     model: &'static str,
     t_end: f64,
+    rtol: f64,
     /// The worst error / bound measured when the gap was listed.
     measured_ratio: f64,
     cause: &'static str,
@@ -78,49 +86,53 @@ const GAP_MARGIN: f64 = 1.5;
 /// solver error always fails, and so does a gap whose error/bound exceeds
 /// GAP_MARGIN x its measured ratio, or a gap that no longer shows.
 ///
-/// ROBER over [0, 1e11] in one interval (rtol 1e-8, atol 1e-20), measured at commit
-/// dba5316: Rodas4 takes 167413 steps and reaches 4.32 significant digits (y1 off by
-/// 9.9e-13 = 47.8 x its bound 2.1e-14; limit 1.5 x 48 = 72), ROS2 679829 steps and
-/// 5.67 digits (y1 off by 4.5e-14 = 2.15 x its bound; limit 1.5 x 2.2 = 3.3).
-/// Cause: the forward-difference Jacobian (rosenbrock.rs `prepare`) uses the
-/// increment sqrt(eps) max(|y_j|, 1e-3 max|y|), 1.5e-11 for y2 ~ 1e-13, far beyond
-/// y2 itself, so d f / d y2 (which has the term 6e7 y2) is wrong and the methods
-/// lose their order. Measured with the increment sqrt(eps) |y_j| instead (a local
-/// experiment, not committed): Rodas4 1648 steps, 9.0 digits (error/bound 9e-4);
-/// ROS2 450819 steps, 7.5 digits (0.03).
+/// ROBER over [0, 1e11] was a gap of Rodas4 and ROS2 until the forward-difference
+/// Jacobian took increments relative to each component (src/solver/jacobian.rs;
+/// docs/numerics.md §5.3): with the floor 1e-3 max|y| Rodas4 took 167413 steps for
+/// 4.3 digits (error/bound 47.8), ROS2 679829 steps for 5.7 digits (2.15).
+///
+/// ROS2 on OREGO at the test set's tolerances (rtol 1e-6 and 1e-9, atol = rtol),
+/// measured at the commit that added those spans: the worst error is 6.0 x the
+/// bound 10 sc (scaled error 60, at t = 330, on the steep front of a relaxation
+/// oscillation: a timing error of the jump). ROS2's estimate is first order, so its
+/// global error is not proportional to the local estimate on the fronts; Rodas4
+/// stays below 0.3 x the bound on the same spans. Listed, not excused silently.
 const KNOWN_GAPS: &[KnownGap] = &[
     KnownGap {
         method: Method::Dop853,
         model: "kaps(eps=1)",
         t_end: 2.55,
+        rtol: models::CLOSED_FORM_RTOL,
         measured_ratio: 4.6,
         cause: "DOP853's dense output is of order 7: between step ends its error is \
                 O(h^8), not bounded by the 8th-order step's estimate (at rtol 1e-10, \
                 h ~ 0.17: 3e-8 relative on y1 = e^-2t at t = 1.3..1.4)",
     },
     KnownGap {
-        method: Method::Rodas4,
-        model: "ROBER",
-        t_end: 1e11,
-        measured_ratio: 48.0,
-        cause: "finite-difference Jacobian increment floor 1e-3 max|y|",
+        method: Method::Ros2,
+        model: "OREGO",
+        t_end: 360.0,
+        rtol: 1e-6,
+        measured_ratio: 5.98,
+        cause: "ROS2's first-order error estimate on OREGO's fronts",
     },
     KnownGap {
         method: Method::Ros2,
-        model: "ROBER",
-        t_end: 1e11,
-        measured_ratio: 2.2,
-        cause: "finite-difference Jacobian increment floor 1e-3 max|y|",
+        model: "OREGO",
+        t_end: 360.0,
+        rtol: 1e-9,
+        measured_ratio: 6.08,
+        cause: "ROS2's first-order error estimate on OREGO's fronts",
     },
 ];
 
 /// What is wrong with one run, given the known gaps (None: nothing); prints the
 /// violations of a known gap that stays within its limit.
 fn verdict(method: Method, o: &Outcome) -> Option<String> {
-    let gap = KNOWN_GAPS
-        .iter()
-        .find(|g| g.method == method && g.model == o.model && g.t_end == o.t_end);
-    let what = format!("{} (t_end {})", o.model, o.t_end);
+    let gap = KNOWN_GAPS.iter().find(|g| {
+        g.method == method && g.model == o.model && g.t_end == o.t_end && g.rtol == o.rtol
+    });
+    let what = format!("{} (t_end {}, rtol {})", o.model, o.t_end, o.rtol);
     if !o.failures.is_empty() {
         return Some(format!("{what}: {}", o.failures.join("; ")));
     }
@@ -172,7 +184,7 @@ fn check_method(method: Method) {
             continue;
         }
         for span in &model.spans {
-            if span.class == Class::Stiff && is_explicit(method) {
+            if span.class != Class::NonStiff && is_explicit(method) {
                 continue;
             }
             outcomes.push(check_span(method, &model, span));
@@ -181,15 +193,16 @@ fn check_method(method: Method) {
     assert!(!outcomes.is_empty(), "{method:?} ran on no model");
     let mut failures = Vec::new();
     for o in &outcomes {
-        let (acc, rej, nfev) = o.stats.map_or((0, 0, 0), |s| {
-            (s.accepted_steps, s.rejected_steps, s.rhs_evals)
+        let (acc, rej, nfev, nj) = o.stats.map_or((0, 0, 0, 0), |s| {
+            (s.accepted_steps, s.rejected_steps, s.rhs_evals, s.jacobians)
         });
         println!(
-            "{:>8} {:16} t_end {:<10e} steps {acc:>8} rejected {rej:>5} f-evals {nfev:>9} \
-             error/bound {:>9.2e} digits {:>5.2}",
+            "{:>8} {:16} t_end {:<10e} rtol {:<6e} steps {acc:>8} rejected {rej:>5} \
+             f-evals {nfev:>9} jacobians {nj:>8} error/bound {:>9.2e} digits {:>5.2}",
             method.name(),
             o.model,
             o.t_end,
+            o.rtol,
             o.worst_ratio,
             o.digits
         );
@@ -199,11 +212,12 @@ fn check_method(method: Method) {
         assert!(
             outcomes
                 .iter()
-                .any(|o| o.model == g.model && o.t_end == g.t_end),
-            "KNOWN_GAPS lists {} {} t_end {}, which is not run",
+                .any(|o| o.model == g.model && o.t_end == g.t_end && o.rtol == g.rtol),
+            "KNOWN_GAPS lists {} {} t_end {} rtol {}, which is not run",
             method.name(),
             g.model,
-            g.t_end
+            g.t_end,
+            g.rtol
         );
     }
     assert!(

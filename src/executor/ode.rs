@@ -33,6 +33,11 @@ impl<S: OdeSystem, P: Probe> OdeStepper<S, P> {
         &self.driver
     }
 
+    /// The driver, to set it up (e.g. [`Driver::set_stiff_fallback`]).
+    pub fn driver_mut(&mut self) -> &mut Driver<S> {
+        &mut self.driver
+    }
+
     /// The solver counters so far.
     pub fn stats(&self) -> SolverStats {
         self.driver.stats()

@@ -108,6 +108,13 @@ pub struct SolverReport {
     /// Evaluations of dy/dt, finite-difference Jacobians of Rosenbrock methods included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rhs_evals: Option<u64>,
+    /// Jacobians evaluated by a Rosenbrock method (absent for the other methods).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jacobians: Option<u64>,
+    /// Changes of method during the run: an automatically chosen explicit method
+    /// detected stiffness and the run continued with Rodas4 (docs/numerics.md §6).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<crate::solver::MethodSwitch>,
     /// Output times evaluated by the integrator, the start included.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outputs: Option<u64>,
@@ -151,6 +158,7 @@ impl SolverReport {
             accepted_steps: Some(stats.accepted_steps),
             rejected_steps: Some(stats.rejected_steps),
             rhs_evals: Some(stats.rhs_evals),
+            jacobians: (stats.jacobians > 0).then_some(stats.jacobians),
             outputs: Some(stats.outputs),
             ..Default::default()
         }

@@ -29,6 +29,10 @@ pub struct SolverStats {
     pub rejected_steps: u64,
     /// Evaluations of dy/dt, finite-difference Jacobians of Rosenbrock methods included.
     pub rhs_evals: u64,
+    /// Jacobians df/dy evaluated by the Rosenbrock methods (the system's own or by
+    /// differences; 0 for the other methods and in resume points written before).
+    #[serde(default)]
+    pub jacobians: u64,
     /// Output times evaluated, the start included.
     pub outputs: u64,
     /// Time of the last output evaluated.
@@ -44,6 +48,7 @@ impl SolverStats {
             accepted_steps: 0,
             rejected_steps: 0,
             rhs_evals: 0,
+            jacobians: 0,
             outputs: 0,
             t_final: t0,
             stop: StopReason::EndTime,
@@ -55,6 +60,7 @@ impl SolverStats {
         self.accepted_steps += s.accepted_steps;
         self.rejected_steps += s.rejected_steps;
         self.rhs_evals += s.rhs_evals;
+        self.jacobians += s.jacobians;
         self.outputs += s.outputs;
         self.t_final = s.t_final;
         self.stop = s.stop;
@@ -84,6 +90,33 @@ pub struct ResumePoint {
     /// across outputs, which then restart the method at `t`).
     #[serde(default)]
     pub carry: Option<CarryPoint>,
+    /// Changes of method so far ([`Driver::set_stiff_fallback`]); a resumed driver
+    /// continues with the last one's method.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub switches: Vec<MethodSwitch>,
+}
+
+/// A change of method during an integration: an explicit method stopped with
+/// "stiffness detected" and the driver continued with its stiff fallback from the
+/// last output.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct MethodSwitch {
+    /// The output time the fallback continued from.
+    pub t: f64,
+    /// The method that stopped (config name).
+    pub from: String,
+    /// The method that continued (config name).
+    pub to: String,
+    /// Why, with the time the first method stopped at.
+    pub reason: String,
+}
+
+/// The reason text of an explicit method's stiffness stop (src/solver/explicit.rs).
+pub const STIFFNESS_DETECTED: &str = "stiffness detected";
+
+/// The method of a config name (its serde name), for switches read back.
+fn method_named(name: &str) -> Option<Method> {
+    serde_json::from_value(serde_json::Value::String(name.into())).ok()
 }
 
 /// An integration in progress, standing at an output time.
@@ -103,6 +136,9 @@ pub struct Driver<S: OdeSystem> {
     explicit: Option<Explicit>,
     /// The carried step of a resume point, until the explicit method starts from it.
     carry: Option<CarryPoint>,
+    /// The method to continue with when an explicit one detects stiffness.
+    fallback: Option<Method>,
+    switches: Vec<MethodSwitch>,
 }
 
 impl<S: OdeSystem> Driver<S> {
@@ -116,6 +152,7 @@ impl<S: OdeSystem> Driver<S> {
             y: y0.to_vec(),
             stats: SolverStats::start(t0),
             carry: None,
+            switches: Vec::new(),
         };
         Self::at(sys, point, true, opts)
     }
@@ -142,6 +179,8 @@ impl<S: OdeSystem> Driver<S> {
             imex: None,
             explicit: None,
             carry: None,
+            fallback: None,
+            switches: Vec::new(),
         };
         d.jump(p, count)?;
         Ok(d)
@@ -191,6 +230,10 @@ impl<S: OdeSystem> Driver<S> {
         (self.t0, self.t, self.index, self.h, self.y, self.stats) =
             (p.t0, p.t, p.index, p.h, p.y, p.stats);
         (self.explicit, self.carry, self.imex) = (None, p.carry, None);
+        if let Some(m) = p.switches.last().and_then(|s| method_named(&s.to)) {
+            (self.opts.method, self.implicit) = (m, None);
+        }
+        self.switches = p.switches;
         self.evaluate(count)
     }
 
@@ -270,7 +313,51 @@ impl<S: OdeSystem> Driver<S> {
                 Some(e) => e.point(),
                 None => self.carry.clone(),
             },
+            switches: self.switches.clone(),
         }
+    }
+
+    /// When an explicit method (Dopri5, Dop853) stops with "stiffness detected",
+    /// continue from the last output with `method` (e.g. Rodas4) instead of failing,
+    /// and record the switch ([`Driver::switches`]). The steps of the abandoned
+    /// interval stay counted.
+    pub fn set_stiff_fallback(&mut self, method: Method) {
+        self.fallback = Some(method);
+    }
+
+    /// The changes of method so far.
+    pub fn switches(&self) -> &[MethodSwitch] {
+        &self.switches
+    }
+
+    /// The method integrating now (the configured one until a switch).
+    pub fn method(&self) -> Method {
+        self.opts.method
+    }
+
+    /// Back to the output `p` and on with the fallback `to` after `from` stopped at
+    /// `time` with stiffness; keeps the counters of the abandoned attempt.
+    fn switch(&mut self, p: ResumePoint, to: Method, time: f64) -> Result<()> {
+        let spent = self.stats;
+        let from = self.opts.method;
+        let mut p = p;
+        p.switches.push(MethodSwitch {
+            t: p.t,
+            from: from.name().into(),
+            to: to.name().into(),
+            reason: format!(
+                "{} detected stiffness at t = {time:.6e}; continued with {} from the output at t = {:.6e}",
+                from.name(),
+                to.name(),
+                p.t
+            ),
+        });
+        (p.carry, p.h) = (None, 0.0);
+        self.jump(p, false)?;
+        self.stats.accepted_steps = spent.accepted_steps;
+        self.stats.rejected_steps = spent.rejected_steps;
+        self.stats.rhs_evals = spent.rhs_evals;
+        Ok(())
     }
 
     /// Integrates to the next output time (t0 + i output_dt, or t_end); returns false
@@ -279,6 +366,25 @@ impl<S: OdeSystem> Driver<S> {
         if self.is_done() {
             return Ok(false);
         }
+        let explicit = matches!(self.opts.method, Method::Dopri5 | Method::Dop853);
+        let saved = self
+            .fallback
+            .filter(|_| explicit)
+            .map(|m| (m, self.resume_point()));
+        match (self.interval(), saved) {
+            (Err(Error::SolverFailed { time, reason, .. }), Some((to, p)))
+                if reason == STIFFNESS_DETECTED =>
+            {
+                self.switch(p, to, time)?;
+                self.interval()?;
+            }
+            (r, _) => r?,
+        }
+        Ok(true)
+    }
+
+    /// Integrates to the next output time with the current method.
+    fn interval(&mut self) -> Result<()> {
         let opts = &self.opts;
         self.index += 1;
         let mut t_next = self.t0 + self.index as f64 * opts.output_dt;
@@ -324,8 +430,7 @@ impl<S: OdeSystem> Driver<S> {
             }
         }
         self.t = t_next;
-        self.evaluate(true)?;
-        Ok(true)
+        self.evaluate(true)
     }
 
     /// The final state and counters.

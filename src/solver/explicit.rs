@@ -201,7 +201,7 @@ fn failed<P: Pair, S: OdeSystem>(
             "the solution may blow up here; loosen solver.rtol/atol or check the weights",
         ),
         Failure::Stiffness => (
-            "stiffness detected".to_string(),
+            super::STIFFNESS_DETECTED.to_string(),
             "use method = \"rk4\" with a small step, or a stiff solver where offered",
         ),
     };

@@ -26,9 +26,10 @@
 //! I, §II.6), and only the last step is cut, so the value at t_end is a step end
 //! (ode_solvers' dense output is wrong at x_end, docs/numerics.md §2.1, §2.6). The
 //! stiff ones are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them
-//! with a fixed step for order checks); they and RK4 are run one output interval at
-//! a time, the largest step accepted in an interval starting the next one. So is the
-//! IMEX additive Runge-Kutta method ([`Method::Imex`], ARK4(3)6L[2]SA) for a
+//! with a fixed step for order checks), with the system's own Jacobian
+//! ([`OdeSystem::jacobian`]) or forward differences; they and RK4 are run one output
+//! interval at a time, the largest step accepted in an interval starting the next one.
+//! So is the IMEX additive Runge-Kutta method ([`Method::Imex`], ARK4(3)6L[2]SA) for a
 //! [`SplitSystem`]: the fast block (neurons) implicit, the slow one (weights) explicit.
 
 mod carry;
@@ -37,20 +38,23 @@ mod dopri5;
 mod driver;
 mod explicit;
 mod imex;
+mod jacobian;
 mod options;
 mod rk4;
 mod rosenbrock;
 mod split;
 
 pub use carry::CarryPoint;
-pub use driver::{Driver, ResumePoint, SolverStats, StopReason};
+pub use driver::{Driver, MethodSwitch, ResumePoint, STIFFNESS_DETECTED, SolverStats, StopReason};
 pub use imex::imex_fixed;
+pub use jacobian::jacobian_mismatch;
 pub use options::{Method, SolverOptions, beyond, norm};
 pub(crate) use options::{check_bound, poll, raised};
 pub use rosenbrock::rosenbrock_fixed;
 pub use split::SplitSystem;
 
 use crate::error::Result;
+use nalgebra::DMatrix;
 
 /// dy/dt = f(t, y) over a flat state.
 pub trait OdeSystem {
@@ -61,6 +65,13 @@ pub trait OdeSystem {
     /// One sweep of a discrete map whose fixed points are the equilibria of the ODE
     /// (used by [`Method::FixedPoint`]); returns false when the system has none.
     fn discrete_step(&self, _y: &mut [f64]) -> bool {
+        false
+    }
+    /// Writes the Jacobian df/dy at (t, y) into `jac` (dim x dim) and returns true;
+    /// returns false (the default) when the system has none, and the Rosenbrock
+    /// methods take forward differences (n right-hand sides) instead. Check a
+    /// hand-derived one with [`jacobian_mismatch`].
+    fn jacobian(&self, _t: f64, _y: &[f64], _jac: &mut DMatrix<f64>) -> bool {
         false
     }
     /// True when f does not depend on t. ode_solvers 0.6.2's DOP853 tableau has
@@ -130,6 +141,9 @@ impl<S: OdeSystem + ?Sized> OdeSystem for &S {
     }
     fn discrete_step(&self, y: &mut [f64]) -> bool {
         (**self).discrete_step(y)
+    }
+    fn jacobian(&self, t: f64, y: &[f64], jac: &mut DMatrix<f64>) -> bool {
+        (**self).jacobian(t, y, jac)
     }
     fn autonomous(&self) -> bool {
         (**self).autonomous()

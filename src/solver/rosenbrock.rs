@@ -1,15 +1,19 @@
 //! Adaptive Rosenbrock methods (linearly implicit, L-stable) for stiff systems such as
 //! the coupled neuron-weight ODE with tau_w / tau >> 1, where an explicit method's step
 //! is held to ~3 tau by stability: Rodas4 (Hairer & Wanner's RODAS, order 4(3)) and
-//! ROS2 (Verwer et al. 1999, order 2(1)). Each step builds a dense forward-difference
-//! Jacobian (dim + 2 right-hand sides with f_t) and one nalgebra LU, so they pay off
-//! for state dimensions up to ~100; run by the driver of [`super`] one output interval
-//! at a time like every other method.
+//! ROS2 (Verwer et al. 1999, order 2(1)). Each step evaluates the Jacobian at its
+//! start (the system's own, or forward differences: dim right-hand sides, see
+//! [`super::jacobian`]), f_t for non-autonomous systems (one more), and one dense
+//! nalgebra LU (O(dim^3)); run by the driver of [`super`] one output interval at a
+//! time like every other method.
 
+use super::jacobian::Jacobian;
 use super::options::check_step;
 use super::{Method, OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
-use nalgebra::{DMatrix, DVector};
+use faer::linalg::solvers::Solve;
+use faer::{Mat, MatMut};
+use nalgebra::DVector;
 
 /// Coefficients of a Rosenbrock method in the form of Hairer & Wanner (IV.7.25):
 /// (I / (h gamma) - J) u_i = f(t + alpha_i h, y + sum_j a_ij u_j)
@@ -25,6 +29,14 @@ struct Tableau {
     e: Vec<f64>,
     /// The error estimate is O(h^q).
     q: f64,
+    /// How many accepted steps one Jacobian may serve while each was accepted at the
+    /// first attempt and h stays within 20 % of the step it was evaluated for (1: a
+    /// Jacobian at every step, as Hairer's RODAS). Measured on the stiff test set
+    /// (docs/numerics.md §5.3): Rodas4, whose order needs the exact Jacobian, took
+    /// about twice the steps with reuse up to 4 (a third of them rejected); ROS2, a
+    /// W-method (order 2 for any matrix), took the same steps to the same accuracy
+    /// with a quarter of the Jacobians.
+    jac_max_age: u32,
 }
 
 impl Tableau {
@@ -76,6 +88,7 @@ impl Tableau {
                     m,
                     e: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
                     q: 4.0,
+                    jac_max_age: 1,
                 }
             }
             _ => {
@@ -91,6 +104,7 @@ impl Tableau {
                     m: vec![1.5 / g, 0.5 / g],
                     e: vec![0.5 / g, 0.5 / g],
                     q: 2.0,
+                    jac_max_age: 4,
                 }
             }
         }
@@ -101,13 +115,66 @@ impl Tableau {
     }
 }
 
+/// Below this dimension the step matrix is factored by nalgebra, from it on by faer.
+/// Measured: at n = 12 (coupled-samples.toml) nalgebra's LU run took 0.22 s against
+/// faer's 0.39 s (faer's setup per factorisation); at n = 1024 (the 64 x 8 averaged
+/// coupled run, docs/numerics.md §5.5) faer's blocked LU took 11 s against 51 s. The
+/// crossover between them was not measured.
+const FAER_FROM: usize = 64;
+
+/// The LU factors of the step matrix I / (h gamma) - J.
+enum Lu {
+    Small(nalgebra::LU<f64, nalgebra::Dyn, nalgebra::Dyn>),
+    /// faer's blocked partial-pivoting LU (single thread: faer is built without rayon).
+    Large(faer::linalg::solvers::PartialPivLu<f64>),
+}
+
+impl Lu {
+    fn of(jac: &nalgebra::DMatrix<f64>, diag: f64) -> Lu {
+        let n = jac.nrows();
+        if n < FAER_FROM {
+            let mut mat = -jac;
+            for i in 0..n {
+                mat[(i, i)] += diag;
+            }
+            Lu::Small(mat.lu())
+        } else {
+            let mat = Mat::<f64>::from_fn(n, n, |i, j| {
+                if i == j {
+                    diag - jac[(i, j)]
+                } else {
+                    -jac[(i, j)]
+                }
+            });
+            Lu::Large(mat.as_ref().partial_piv_lu())
+        }
+    }
+
+    /// Solves in place; false when the matrix is singular (non-finite values).
+    fn solve(&self, b: &mut DVector<f64>) -> bool {
+        match self {
+            Lu::Small(lu) => lu.solve_mut(b),
+            Lu::Large(lu) => {
+                let n = b.len();
+                lu.solve_in_place(MatMut::from_column_major_slice_mut(b.as_mut_slice(), n, 1));
+                b.iter().all(|v| v.is_finite())
+            }
+        }
+    }
+}
+
 /// State and work arrays of a Rosenbrock integration.
 pub(super) struct Rosenbrock {
     tab: Tableau,
     n: usize,
-    jac: DMatrix<f64>,
+    jw: Jacobian,
+    /// Accepted steps since the Jacobian was evaluated (None: no Jacobian yet).
+    jac_age: Option<u32>,
+    /// The step size the Jacobian was evaluated for.
+    jac_h: f64,
+    /// Length of the current output interval.
+    span: f64,
     f0: Vec<f64>,
-    ft: Vec<f64>,
     u: Vec<DVector<f64>>,
     b: DVector<f64>,
     arg: Vec<f64>,
@@ -124,9 +191,11 @@ impl Rosenbrock {
         Rosenbrock {
             tab,
             n,
-            jac: DMatrix::zeros(n, n),
+            jw: Jacobian::new(n),
+            jac_age: None,
+            span: 0.0,
+            jac_h: 0.0,
             f0: vec![0.0; n],
-            ft: vec![0.0; n],
             u: (0..s).map(|_| DVector::zeros(n)).collect(),
             b: DVector::zeros(n),
             arg: vec![0.0; n],
@@ -136,38 +205,19 @@ impl Rosenbrock {
         }
     }
 
-    /// f0 = f(t, y), the forward-difference Jacobian J and f_t at (t, y). Column j
-    /// uses the increment sqrt(eps) max(|y_j|, 1e-3 max_i |y_i|) (sqrt(eps) for a zero
-    /// state); f_t the increment sqrt(eps) max(|t|, tscale), tscale a step size.
-    fn prepare<S: OdeSystem>(
+    /// Evaluates J and f_t at (t, y) (f0 = f(t, y) already).
+    fn refresh<S: OdeSystem>(
         &mut self,
         sys: &S,
         t: f64,
         y: &[f64],
-        tscale: f64,
+        h: f64,
+        opts: &SolverOptions,
         stats: &mut SolverStats,
     ) {
-        let n = self.n;
-        let sqrt_eps = f64::EPSILON.sqrt();
-        sys.rhs(t, y, &mut self.f0);
-        self.arg.copy_from_slice(y);
-        let ymax = y.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-        let floor = if ymax > 0.0 { 1e-3 * ymax } else { 1.0 };
-        for (j, &yj) in y.iter().enumerate() {
-            self.arg[j] = yj + sqrt_eps * yj.abs().max(floor);
-            let d = self.arg[j] - yj; // the increment actually represented
-            sys.rhs(t, &self.arg, &mut self.fi);
-            for i in 0..n {
-                self.jac[(i, j)] = (self.fi[i] - self.f0[i]) / d;
-            }
-            self.arg[j] = yj;
-        }
-        let dt = (t + sqrt_eps * t.abs().max(tscale.abs())) - t;
-        sys.rhs(t + dt, y, &mut self.fi);
-        for i in 0..n {
-            self.ft[i] = (self.fi[i] - self.f0[i]) / dt;
-        }
-        stats.rhs_evals += n as u64 + 2;
+        self.jw.evaluate(sys, t, y, &self.f0, h, opts, stats);
+        self.jac_age = Some(0);
+        self.jac_h = h;
     }
 
     /// One step of size h from (t, y) with the prepared f0, J, f_t: writes y_new and
@@ -183,12 +233,7 @@ impl Rosenbrock {
     ) -> f64 {
         let n = self.n;
         let tab = &self.tab;
-        let mut mat = -&self.jac;
-        let diag = 1.0 / (h * tab.gamma);
-        for i in 0..n {
-            mat[(i, i)] += diag;
-        }
-        let lu = mat.lu();
+        let lu = Lu::of(&self.jw.jac, 1.0 / (h * tab.gamma));
         for s in 0..tab.stages() {
             if s == 0 {
                 self.fi.copy_from_slice(&self.f0);
@@ -203,12 +248,12 @@ impl Rosenbrock {
                 stats.rhs_evals += 1;
             }
             for i in 0..n {
-                self.b[i] = self.fi[i] + tab.gamma_i[s] * h * self.ft[i];
+                self.b[i] = self.fi[i] + tab.gamma_i[s] * h * self.jw.ft[i];
             }
             for (j, &c) in tab.c[s].iter().enumerate() {
                 self.b.axpy(c / h, &self.u[j], 1.0);
             }
-            if !lu.solve_mut(&mut self.b) {
+            if !lu.solve(&mut self.b) {
                 return f64::INFINITY;
             }
             self.u[s].copy_from(&self.b);
@@ -283,85 +328,115 @@ impl Rosenbrock {
         opts: &SolverOptions,
         stats: &mut SolverStats,
     ) -> Result<f64> {
-        let span = t_next - t;
+        self.span = t_next - t;
         let mut steps = 0u32;
-        let mut first = true;
+        let mut smooth = true;
         while t < t_next {
-            if steps >= opts.max_steps {
-                return Err(Error::SolverFailed {
-                    time: t,
-                    reason: format!("more than {} steps in one output interval", opts.max_steps),
-                    hint: "raise solver.max_steps or loosen solver.rtol".into(),
-                });
-            }
-            self.prepare(sys, t, y, if h > 0.0 { h } else { span }, stats);
-            if first && h <= 0.0 {
+            too_many(steps, t, opts)?;
+            sys.rhs(t, y, &mut self.f0);
+            stats.rhs_evals += 1;
+            if h <= 0.0 {
                 h = self.initial_step(sys, t, y, opts, stats);
+                self.jac_age = None;
             }
-            first = false;
-            let mut rejected = false;
-            loop {
-                let remaining = t_next - t;
-                let landing = h >= remaining - 1e-12 * span.abs();
-                let h_step = if landing { remaining } else { h };
-                let err = self.attempt(sys, t, y, h_step, opts, stats);
-                let q = self.tab.q;
-                if err <= 1.0 {
-                    let mut fac = if err == 0.0 {
-                        5.0
-                    } else {
-                        (0.9 * err.powf(-1.0 / q)).clamp(0.2, 5.0)
-                    };
-                    if rejected {
-                        fac = fac.min(1.0);
-                    }
-                    let h_new = h_step * fac;
-                    h = if landing && !rejected {
-                        h_new.max(h)
-                    } else {
-                        h_new
-                    };
-                    y.copy_from_slice(&self.y_new);
-                    t = if landing { t_next } else { t + h_step };
-                    stats.accepted_steps += 1;
-                    steps += 1;
-                    check_step(sys, t, y, opts)?;
-                    break;
-                }
-                stats.rejected_steps += 1;
-                steps += 1;
-                rejected = true;
-                let fac = if err.is_finite() {
-                    (0.9 * err.powf(-1.0 / q)).clamp(0.2, 1.0)
-                } else {
-                    0.2
-                };
-                h = h_step * fac;
-                // Hairer's test (rodas.f): the step no longer changes t in floating
-                // point. It scales with |t|, not with the output interval: a rejected
-                // step of 1e-4 at t ~ 0 is fine even when the interval is [0, 1e11].
-                if 0.1 * h.abs() <= t.abs() * f64::EPSILON {
-                    return Err(Error::SolverFailed {
-                        time: t,
-                        reason: "step size underflow".into(),
-                        hint: "the solution may blow up here; loosen solver.rtol/atol or check the weights"
-                            .into(),
-                    });
-                }
-                if steps >= opts.max_steps {
-                    return Err(Error::SolverFailed {
-                        time: t,
-                        reason: format!(
-                            "more than {} steps in one output interval",
-                            opts.max_steps
-                        ),
-                        hint: "raise solver.max_steps or loosen solver.rtol".into(),
-                    });
-                }
+            match self.jac_age {
+                Some(age)
+                    if smooth
+                        && age < self.tab.jac_max_age
+                        && (h / self.jac_h - 1.0).abs() <= 0.2 => {}
+                _ => self.refresh(sys, t, y, h, opts, stats),
             }
+            let (t_new, h_new, tries) = self.step(sys, t, t_next, y, h, &mut steps, opts, stats)?;
+            smooth = tries == 1;
+            (t, h) = (t_new, h_new);
+            check_step(sys, t, y, opts)?;
         }
         Ok(h)
     }
+
+    /// One accepted step from (t, y) towards t_next, tried with h first and retried
+    /// with smaller steps after rejections (a Jacobian older than this step is then
+    /// evaluated again at (t, y)). Writes y; returns the new t, the next step size and
+    /// the attempts it took.
+    #[allow(clippy::too_many_arguments)]
+    fn step<S: OdeSystem>(
+        &mut self,
+        sys: &S,
+        t: f64,
+        t_next: f64,
+        y: &mut [f64],
+        mut h: f64,
+        steps: &mut u32,
+        opts: &SolverOptions,
+        stats: &mut SolverStats,
+    ) -> Result<(f64, f64, u32)> {
+        let q = self.tab.q;
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            *steps += 1;
+            let remaining = t_next - t;
+            let landing = h >= remaining - 1e-12 * self.span.abs();
+            let h_step = if landing { remaining } else { h };
+            let err = self.attempt(sys, t, y, h_step, opts, stats);
+            if err <= 1.0 {
+                let mut fac = if err == 0.0 {
+                    5.0
+                } else {
+                    (0.9 * err.powf(-1.0 / q)).clamp(0.2, 5.0)
+                };
+                if tries > 1 {
+                    fac = fac.min(1.0);
+                }
+                let h_new = h_step * fac;
+                // A step cut to land does not shrink the step carried on.
+                let h_next = if landing && tries == 1 {
+                    h_new.max(h)
+                } else {
+                    h_new
+                };
+                y.copy_from_slice(&self.y_new);
+                stats.accepted_steps += 1;
+                self.jac_age = self.jac_age.map(|a| a + 1);
+                let t_new = if landing { t_next } else { t + h_step };
+                return Ok((t_new, h_next, tries));
+            }
+            stats.rejected_steps += 1;
+            let fac = if err.is_finite() {
+                (0.9 * err.powf(-1.0 / q)).clamp(0.2, 1.0)
+            } else {
+                0.2
+            };
+            h = h_step * fac;
+            // Hairer's test (rodas.f): the step no longer changes t in floating
+            // point. It scales with |t|, not with the output interval: a rejected
+            // step of 1e-4 at t ~ 0 is fine even when the interval is [0, 1e11].
+            if 0.1 * h.abs() <= t.abs() * f64::EPSILON {
+                return Err(Error::SolverFailed {
+                    time: t,
+                    reason: "step size underflow".into(),
+                    hint: "the solution may blow up here; loosen solver.rtol/atol or check the weights"
+                        .into(),
+                });
+            }
+            too_many(*steps, t, opts)?;
+            if self.jac_age != Some(0) {
+                self.refresh(sys, t, y, h, opts, stats);
+            }
+        }
+    }
+}
+
+/// Fails once an output interval took `opts.max_steps` attempts.
+fn too_many(steps: u32, t: f64, opts: &SolverOptions) -> Result<()> {
+    if steps >= opts.max_steps {
+        return Err(Error::SolverFailed {
+            time: t,
+            reason: format!("more than {} steps in one output interval", opts.max_steps),
+            hint: "raise solver.max_steps or loosen solver.rtol".into(),
+        });
+    }
+    Ok(())
 }
 
 /// `steps` equal steps of a Rosenbrock method from (t0, y0) to t_end without error
@@ -383,7 +458,8 @@ pub fn rosenbrock_fixed<S: OdeSystem>(
     let mut y = y0.to_vec();
     for k in 0..steps {
         let t = t0 + k as f64 * h;
-        rb.prepare(sys, t, &y, h, &mut stats);
+        sys.rhs(t, &y, &mut rb.f0);
+        rb.refresh(sys, t, &y, h, &opts, &mut stats);
         rb.attempt(sys, t, &y, h, &opts, &mut stats);
         y.copy_from_slice(&rb.y_new);
     }

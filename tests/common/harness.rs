@@ -20,6 +20,7 @@ pub type Outputs = Vec<(f64, Vec<f64>)>;
 pub struct Outcome {
     pub model: &'static str,
     pub t_end: f64,
+    pub rtol: f64,
     /// Solver errors and broken driver contracts: never excused by a known gap.
     pub failures: Vec<String>,
     /// Errors beyond their bound (empty = passed).
@@ -205,6 +206,7 @@ pub fn check_span(method: Method, model: &Model, span: &Span) -> Outcome {
     let mut out = Outcome {
         model: model.name,
         t_end: span.t_end,
+        rtol: span.rtol,
         failures: Vec::new(),
         violations: Vec::new(),
         stats: None,
@@ -242,11 +244,15 @@ pub fn check_span(method: Method, model: &Model, span: &Span) -> Outcome {
             }
         },
         _ => compare(model, span, &seen, &|_, i, r, _| {
+            let k = match span.class {
+                Class::TestSet => super::models::TEST_SET_K,
+                _ => K_ADAPTIVE,
+            };
             let size = model
                 .error_scale
                 .as_ref()
                 .map_or(r.y[i].abs(), |s| s[i].max(r.y[i].abs()));
-            K_ADAPTIVE * (span.rtol * size + span.atol) + r.rel_uncertainty * r.y[i].abs()
+            k * (span.rtol * size + span.atol) + r.rel_uncertainty * r.y[i].abs()
         }),
     };
     out.violations = describe(&violations);
@@ -274,6 +280,7 @@ pub fn check_fixed_point(model: &Model, t_end: f64, dt: f64) -> Outcome {
     let mut out = Outcome {
         model: model.name,
         t_end,
+        rtol: f64::NAN,
         failures: Vec::new(),
         violations: Vec::new(),
         stats: None,

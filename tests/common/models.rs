@@ -25,6 +25,32 @@ pub enum Class {
     NonStiff,
     /// Only the implicit (Rosenbrock) methods.
     Stiff,
+    /// The stiff test set's end point at rtol 1e-6 or 1e-9, implicit methods only,
+    /// with the bound [`TEST_SET_K`] sc: accuracy within one digit of the tolerance.
+    TestSet,
+}
+
+/// Error bound factor of [`Class::TestSet`] spans: |y_i - ref_i| <= 10 sc_i.
+pub const TEST_SET_K: f64 = 10.0;
+
+/// The tolerances the stiff test set is run at ([`Class::TestSet`]).
+pub const TEST_SET_RTOLS: [f64; 2] = [1e-6, 1e-9];
+
+/// The [`Class::TestSet`] spans of a model: one per rtol of [`TEST_SET_RTOLS`], atol =
+/// `atol_ratio` rtol, over the grid and with the references of `like`.
+pub fn test_set_spans(like: &Span, atol_ratio: f64) -> Vec<Span> {
+    TEST_SET_RTOLS
+        .iter()
+        .map(|&rtol| Span {
+            class: Class::TestSet,
+            t_end: like.t_end,
+            output_dt: like.output_dt,
+            rtol,
+            atol: atol_ratio * rtol,
+            rk4_step: f64::NAN,
+            references: like.references.clone(),
+        })
+        .collect()
 }
 
 /// A reference value y(t), with its relative uncertainty per component.
@@ -84,6 +110,9 @@ impl OdeSystem for Dyn<'_> {
     }
     fn discrete_step(&self, y: &mut [f64]) -> bool {
         self.0.discrete_step(y)
+    }
+    fn jacobian(&self, t: f64, y: &[f64], jac: &mut nalgebra::DMatrix<f64>) -> bool {
+        self.0.jacobian(t, y, jac)
     }
     fn autonomous(&self) -> bool {
         self.0.autonomous()

@@ -24,14 +24,14 @@ struct AveragedWork {
 /// A symmetric n0 x n0 factor M of the right-hand side: dense, or diagonal (Sigma's
 /// eigenbasis), where X M is a column scaling, O(n1 n0) instead of O(n1 n0^2).
 #[derive(Debug)]
-enum Factor {
+pub(super) enum Factor {
     Dense(DMatrix<f64>),
     Diagonal(DVector<f64>),
 }
 
 impl Factor {
     /// out = X M.
-    fn right_mul(&self, x: &DMatrixView<f64>, out: &mut DMatrix<f64>) {
+    pub(super) fn right_mul(&self, x: &DMatrixView<f64>, out: &mut DMatrix<f64>) {
         match self {
             Factor::Dense(m) => out.gemm(1.0, x, m, 0.0),
             Factor::Diagonal(d) => {
@@ -63,12 +63,14 @@ impl AveragedWork {
 /// (module docs). The right-hand side does not allocate.
 #[derive(Debug)]
 pub struct CoupledAveraged {
-    params: CoupledParams,
-    n1: usize,
-    n0: usize,
-    sigma: DMatrix<f64>,
-    /// Sigma and Sigma^+ as used by the right-hand side.
-    right: (Factor, Factor),
+    pub(super) params: CoupledParams,
+    pub(super) n1: usize,
+    pub(super) n0: usize,
+    /// Sigma (diag(lambda) in the eigenbasis).
+    pub(super) sigma: DMatrix<f64>,
+    /// Sigma and Sigma^+ as used by the right-hand side (and the Jacobian,
+    /// super::jacobian).
+    pub(super) right: (Factor, Factor),
     work: RefCell<AveragedWork>,
 }
 
@@ -218,6 +220,11 @@ impl OdeSystem for CoupledAveraged {
 
     fn as_split(&self) -> Option<&dyn crate::solver::SplitSystem> {
         Some(self)
+    }
+
+    fn jacobian(&self, _t: f64, y: &[f64], jac: &mut DMatrix<f64>) -> bool {
+        self.jacobian_into(y, jac);
+        true
     }
 
     fn state_name(&self, i: usize) -> String {

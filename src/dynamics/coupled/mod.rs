@@ -40,6 +40,9 @@
 //! ([`Method::Imex`](crate::solver::Method::Imex)) with the split of
 //! [`crate::dynamics::split`]: the neuron block implicit (Jacobian -I / tau), the
 //! weights explicit.
+//! Both systems give the Rosenbrock methods closed-form Jacobians
+//! ([`OdeSystem::jacobian`], module `jacobian`), the averaged one on a general Sigma
+//! and in Sigma's eigenbasis alike.
 
 use crate::model::activation::Activation;
 use crate::solver::OdeSystem;
@@ -47,6 +50,7 @@ use nalgebra::{DMatrix, DMatrixView, DMatrixViewMut, DVector, DVectorView};
 use std::cell::RefCell;
 
 mod averaged;
+mod jacobian;
 pub use averaged::CoupledAveraged;
 
 // ---------------------------------------------------------------------------------
@@ -295,6 +299,11 @@ impl OdeSystem for CoupledSamples {
 
     fn as_split(&self) -> Option<&dyn crate::solver::SplitSystem> {
         Some(self)
+    }
+
+    fn jacobian(&self, _t: f64, y: &[f64], jac: &mut DMatrix<f64>) -> bool {
+        self.jacobian_into(y, jac);
+        true
     }
 
     fn state_name(&self, i: usize) -> String {

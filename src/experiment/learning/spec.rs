@@ -190,14 +190,26 @@ fn mode_from(l: &LearningSection) -> Mode {
     }
 }
 
+/// `solver_reason` of a spec whose method the config names; any other reason marks
+/// an automatic choice, which may switch to Rodas4 on detected stiffness.
+pub const CONFIG_CHOICE: &str = "chosen in the config";
+
+/// The largest state dimension an automatically chosen explicit method falls back to
+/// Rodas4 at, on detected stiffness: a dense Jacobian and LU of 2048 x 2048 (32 MB,
+/// ~6 GFLOP per step) is the most worth switching to; beyond it the run fails with
+/// the stiffness error as before (784 x 32 would need 20 GB). Automatic IMEX choices
+/// (stiff coupled runs, [`stiff_choice`]) need no fallback: IMEX never stops on
+/// stiffness.
+pub const MAX_FALLBACK_DIM: usize = 2048;
+
 /// The method for a one-layer coupled z-W system (averaged or held samples) of
 /// dimension `dim` with stiffness ratio tau_w / tau, and why. Stiff (ratio >= 100):
 /// the IMEX method, the neuron block implicit with the exact Jacobian -I / tau of the
 /// systems' split ([`crate::dynamics::split`]), the weights explicit: its steps are
 /// set by the weights' own time scale tau_w, not by tau, at the cost of about one
-/// right-hand side per stage, at any dimension (Rodas4 pays dim + 2 right-hand sides
-/// and a dense LU per step, Dopri5 ~ tau_w / (3 tau) times more steps; measured in
-/// docs/numerics.md, "IMEX").
+/// right-hand side per stage, at any dimension (Rodas4 pays a dense Jacobian and LU
+/// per step, even with the analytic Jacobians of docs/numerics.md §5.5, Dopri5
+/// ~ tau_w / (3 tau) times more steps; measured in docs/numerics.md, "IMEX").
 pub fn stiff_choice(ratio: f64, dim: usize) -> (solver::Method, String) {
     if ratio >= 100.0 {
         (

@@ -221,6 +221,21 @@ impl Stepper for StochasticStepper<'_> {
     }
 }
 
+/// `s` with Rodas4 as its stiff fallback when the method was chosen automatically
+/// (not named in the config) and the state is small enough for dense Jacobians
+/// ([`MAX_FALLBACK_DIM`](super::spec::MAX_FALLBACK_DIM)): the automatic choice does
+/// not end a run with "stiffness detected"; the switch is reported in summary.json.
+fn with_fallback<S: solver::OdeSystem, P: crate::executor::Probe>(
+    mut s: OdeStepper<S, P>,
+    spec: &LearningSpec,
+) -> OdeStepper<S, P> {
+    let dim = s.driver().y().len();
+    if spec.solver_reason != super::spec::CONFIG_CHOICE && dim <= super::spec::MAX_FALLBACK_DIM {
+        s.driver_mut().set_stiff_fallback(solver::Method::Rodas4);
+    }
+    s
+}
+
 /// The stepper of a learning spec's mode: a [`Stepper`] whose rows are the learning
 /// metrics (`t`, `J`, `grad_norm`, `subspace_error`, `orth_error`, overlaps).
 pub struct Simulation<'a> {
@@ -279,7 +294,8 @@ impl<'a> Simulation<'a> {
                     );
                     let probe = WeightProbe::new(spec, 0);
                     let y0 = spec.w0.as_slice();
-                    Inner::Averaged(OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?)
+                    let s = OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?;
+                    Inner::Averaged(with_fallback(s, spec))
                 }
                 None => {
                     let phi = &spec.spectrum.vectors;
@@ -289,7 +305,8 @@ impl<'a> Simulation<'a> {
                         AveragedLearning::in_eigenbasis(spec.rule.clone(), lam, spec.tau_w, n1);
                     let probe = WeightProbe::in_eigenbasis(spec);
                     let y0 = v0.as_slice();
-                    Inner::Eigenbasis(OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?)
+                    let s = OdeStepper::new(sys, 0.0, y0, &spec.solver, probe)?;
+                    Inner::Eigenbasis(with_fallback(s, spec))
                 }
             },
             Mode::Coupled {
@@ -303,7 +320,8 @@ impl<'a> Simulation<'a> {
                 let v0 = linalg::product(&spec.w0, Op::N, &spec.spectrum.vectors, Op::N);
                 let y0 = sys.settled_state(&v0);
                 let probe = Tail(WeightProbe::in_eigenbasis(spec), n1 * n0);
-                Inner::CoupledAveraged(OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?)
+                let s = OdeStepper::new(sys, 0.0, &y0, &spec.solver, probe)?;
+                Inner::CoupledAveraged(with_fallback(s, spec))
             }
             Mode::Stochastic { eta, decay, batch } => {
                 Inner::Stochastic(StochasticStepper::new(spec, eta, decay, batch))
@@ -341,10 +359,14 @@ impl<'a> Simulation<'a> {
             r.why = Some(spec.solver_reason.clone());
             r
         };
+        let switched = |mut r: SolverReport, d: &[solver::MethodSwitch]| {
+            r.switches = d.to_vec();
+            r
+        };
         match &self.inner {
-            Inner::Averaged(s) => ode(s.stats()),
+            Inner::Averaged(s) => switched(ode(s.stats()), s.driver().switches()),
             Inner::Eigenbasis(s) => {
-                let mut r = ode(s.stats());
+                let mut r = switched(ode(s.stats()), s.driver().switches());
                 r.why = Some(format!(
                     "{}; integrated in Sigma's eigenbasis (V = W Phi)",
                     spec.solver_reason
@@ -352,7 +374,7 @@ impl<'a> Simulation<'a> {
                 r
             }
             Inner::CoupledAveraged(s) => {
-                let mut r = ode(s.stats());
+                let mut r = switched(ode(s.stats()), s.driver().switches());
                 r.why = Some(format!(
                     "{}; integrated in Sigma's eigenbasis (V = W Phi)",
                     spec.solver_reason

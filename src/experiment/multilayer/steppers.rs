@@ -184,8 +184,9 @@ impl Probe for AveragedProbe<'_> {
 /// Checkpoint state of a multilayer run.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum MultilayerState {
-    /// The solver driver's resume point (state vec(W_1..W_K)).
-    Averaged(ResumePoint),
+    /// The solver driver's resume point (state vec(W_1..W_K)); boxed, as it is the
+    /// largest variant by far.
+    Averaged(Box<ResumePoint>),
     /// Coupled mode: time, presentations done, next output index and the state
     /// (vec Z_1..Z_K, vec W_1..W_K).
     Coupled {
@@ -444,14 +445,14 @@ impl Stepper for MultilayerSimulation<'_> {
     }
     fn state(&self) -> MultilayerState {
         match self {
-            MultilayerSimulation::Averaged(o) => MultilayerState::Averaged(o.state()),
+            MultilayerSimulation::Averaged(o) => MultilayerState::Averaged(Box::new(o.state())),
             MultilayerSimulation::Stochastic(s) => s.state(),
             MultilayerSimulation::Coupled(c) => c.state(),
         }
     }
     fn restore(&mut self, state: MultilayerState) -> Result<()> {
         match (self, state) {
-            (MultilayerSimulation::Averaged(o), MultilayerState::Averaged(p)) => o.restore(p),
+            (MultilayerSimulation::Averaged(o), MultilayerState::Averaged(p)) => o.restore(*p),
             (MultilayerSimulation::Coupled(c), st) => c.restore(st),
             (MultilayerSimulation::Stochastic(s), st) => s.restore(st),
             _ => Err(resume_error(

@@ -218,6 +218,13 @@ impl OdeSystem for Kaps {
         dy[0] = -(2.0 + 1.0 / self.eps) * y[0] + y[1] * y[1] / self.eps;
         dy[1] = y[0] - y[1] - y[1] * y[1];
     }
+    fn jacobian(&self, _t: f64, y: &[f64], j: &mut nalgebra::DMatrix<f64>) -> bool {
+        j[(0, 0)] = -(2.0 + 1.0 / self.eps);
+        j[(0, 1)] = 2.0 * y[1] / self.eps;
+        j[(1, 0)] = 1.0;
+        j[(1, 1)] = -1.0 - 2.0 * y[1];
+        true
+    }
     fn autonomous(&self) -> bool {
         true
     }

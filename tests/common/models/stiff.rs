@@ -18,8 +18,18 @@
 // reference_values.py, so they can be compared digit by digit with their sources.
 #![allow(clippy::excessive_precision)]
 
-use super::{Class, Model, RefPoint, Span};
+use super::{Class, Model, RefPoint, Span, test_set_spans};
+
+/// `m` with the [`Class::TestSet`] spans of its last (stiff) span, atol = `atol_ratio`
+/// rtol (ROBER 1e-12 as its 1e11 span, so y2 ~ 1e-13 counts; VDPOL and OREGO atol =
+/// rtol; HIRES 1e-4, as their stiff spans).
+fn with_test_set(atol_ratio: f64, mut m: Model) -> Model {
+    let extra = test_set_spans(m.spans.last().expect("a stiff span"), atol_ratio);
+    m.spans.extend(extra);
+    m
+}
 use lmser::solver::OdeSystem;
+use nalgebra::DMatrix;
 
 /// Relative uncertainty of a published IVP-test-set value (computed in extended
 /// precision; SciPy's Radau at rtol 1e-12 reproduces them to >= 12.4 digits).
@@ -61,81 +71,98 @@ impl OdeSystem for Rober {
         dy[1] = a - b - c;
         dy[2] = c;
     }
+    fn jacobian(&self, _t: f64, y: &[f64], j: &mut DMatrix<f64>) -> bool {
+        j.copy_from_slice(&[
+            -0.04,
+            0.04,
+            0.0,
+            1e4 * y[2],
+            -1e4 * y[2] - 6e7 * y[1],
+            6e7 * y[1],
+            1e4 * y[1],
+            -1e4 * y[1],
+            0.0,
+        ]); // column-major
+        true
+    }
     fn autonomous(&self) -> bool {
         true
     }
 }
 
 pub fn rober() -> Model {
-    Model {
-        name: "ROBER",
-        sys: Box::new(Rober),
-        t0: 0.0,
-        y0: vec![1.0, 0.0, 0.0],
-        exact: None,
-        rk4_bound: None,
-        fixed_point: None,
-        error_scale: None,
-        spans: vec![
-            // [0, 40]: the classical span; y2 peaks at 3.6e-5 near t = 4e-3 and the
-            // fast eigenvalue grows to ~ -3.4e3, so explicit steps are held near
-            // 1e-3: ~4e4 steps, cheap. atol 1e-14 resolves y2 to ~1e-9 relative.
-            Span {
-                class: Class::NonStiff,
-                t_end: 40.0,
-                output_dt: 0.4,
-                rtol: 1e-10,
-                atol: 1e-14,
-                rk4_step: 5e-4,
-                references: vec![
-                    computed(
-                        0.4,
-                        &[
-                            9.8517211386098968e-01,
-                            3.3863953789749096e-05,
-                            1.4794022185220372e-02,
-                        ],
-                    ),
-                    computed(
-                        4.0,
-                        &[
-                            9.0551867858425406e-01,
-                            2.2404756875602334e-05,
-                            9.4458916658869990e-02,
-                        ],
-                    ),
-                    computed(
-                        40.0,
-                        &[
-                            7.1582706871940405e-01,
-                            9.1855347645577643e-06,
-                            2.8416374574582987e-01,
-                        ],
-                    ),
-                ],
-            },
-            // [0, 1e11] in ONE output interval, as in the test set (y2 ends at 8e-14,
-            // so atol must be below it: 1e-20). Before the Rosenbrock driver's
-            // underflow test scaled with |t| (Hairer's form), this run failed with a
-            // false "step size underflow" at t = 7e-5.
-            Span {
-                class: Class::Stiff,
-                t_end: 1e11,
-                output_dt: 1e11,
-                rtol: 1e-8,
-                atol: 1e-20,
-                rk4_step: f64::NAN,
-                references: vec![published(
-                    1e11,
-                    &[
-                        0.2083340149701255e-07,
-                        0.8333360770334713e-13,
-                        0.9999999791665050,
+    with_test_set(
+        1e-12,
+        Model {
+            name: "ROBER",
+            sys: Box::new(Rober),
+            t0: 0.0,
+            y0: vec![1.0, 0.0, 0.0],
+            exact: None,
+            rk4_bound: None,
+            fixed_point: None,
+            error_scale: None,
+            spans: vec![
+                // [0, 40]: the classical span; y2 peaks at 3.6e-5 near t = 4e-3 and the
+                // fast eigenvalue grows to ~ -3.4e3, so explicit steps are held near
+                // 1e-3: ~4e4 steps, cheap. atol 1e-14 resolves y2 to ~1e-9 relative.
+                Span {
+                    class: Class::NonStiff,
+                    t_end: 40.0,
+                    output_dt: 0.4,
+                    rtol: 1e-10,
+                    atol: 1e-14,
+                    rk4_step: 5e-4,
+                    references: vec![
+                        computed(
+                            0.4,
+                            &[
+                                9.8517211386098968e-01,
+                                3.3863953789749096e-05,
+                                1.4794022185220372e-02,
+                            ],
+                        ),
+                        computed(
+                            4.0,
+                            &[
+                                9.0551867858425406e-01,
+                                2.2404756875602334e-05,
+                                9.4458916658869990e-02,
+                            ],
+                        ),
+                        computed(
+                            40.0,
+                            &[
+                                7.1582706871940405e-01,
+                                9.1855347645577643e-06,
+                                2.8416374574582987e-01,
+                            ],
+                        ),
                     ],
-                )],
-            },
-        ],
-    }
+                },
+                // [0, 1e11] in ONE output interval, as in the test set (y2 ends at 8e-14,
+                // so atol must be below it: 1e-20). Before the Rosenbrock driver's
+                // underflow test scaled with |t| (Hairer's form), this run failed with a
+                // false "step size underflow" at t = 7e-5.
+                Span {
+                    class: Class::Stiff,
+                    t_end: 1e11,
+                    output_dt: 1e11,
+                    rtol: 1e-8,
+                    atol: 1e-20,
+                    rk4_step: f64::NAN,
+                    references: vec![published(
+                        1e11,
+                        &[
+                            0.2083340149701255e-07,
+                            0.8333360770334713e-13,
+                            0.9999999791665050,
+                        ],
+                    )],
+                },
+            ],
+        },
+    )
 }
 
 /// VDPOL, van der Pol's equation in Hairer's scaling: y1' = y2,
@@ -151,55 +178,65 @@ impl OdeSystem for Vdpol {
         dy[0] = y[1];
         dy[1] = ((1.0 - y[0] * y[0]) * y[1] - y[0]) / self.eps;
     }
+    fn jacobian(&self, _t: f64, y: &[f64], j: &mut DMatrix<f64>) -> bool {
+        j[(0, 0)] = 0.0;
+        j[(0, 1)] = 1.0;
+        j[(1, 0)] = (-2.0 * y[0] * y[1] - 1.0) / self.eps;
+        j[(1, 1)] = (1.0 - y[0] * y[0]) / self.eps;
+        true
+    }
     fn autonomous(&self) -> bool {
         true
     }
 }
 
 pub fn vdpol() -> Model {
-    Model {
-        name: "VDPOL",
-        sys: Box::new(Vdpol { eps: 1e-6 }),
-        t0: 0.0,
-        y0: vec![2.0, 0.0],
-        exact: None,
-        rk4_bound: None,
-        fixed_point: None,
-        error_scale: None,
-        spans: vec![
-            // [0, 0.002]: the initial layer (y2 falls to -2/3 within ~1e-6) and the
-            // start of the slow branch; the fast eigenvalue -(y1^2 - 1)/eps ~ -3e6
-            // holds explicit steps near 1e-6, ~500 per output interval (Dopri5's
-            // stiffness test, every 1000 steps of an interval, stays quiet).
-            Span {
-                class: Class::NonStiff,
-                t_end: 0.002,
-                output_dt: 0.0005,
-                rtol: 1e-10,
-                atol: 1e-12,
-                rk4_step: 5e-7,
-                references: vec![
-                    computed(0.001, &[1.9993333705063068e+00, -6.6703712317325770e-01]),
-                    computed(0.002, &[1.9986661477528807e+00, -6.6740849530093982e-01]),
-                ],
-            },
-            // [0, 2]: two jumps of the relaxation oscillation (near t = 0.81, 1.62).
-            Span {
-                class: Class::Stiff,
-                t_end: 2.0,
-                output_dt: 0.5,
-                rtol: 1e-8,
-                atol: 1e-8,
-                rk4_step: f64::NAN,
-                references: vec![
-                    computed(0.5, &[1.5967689510526575e+00, -1.0303911878393652e+00]),
-                    computed(1.0, &[-1.8636462548081365e+00, 7.5354308654354152e-01]),
-                    computed(1.5, &[-1.3547459194866081e+00, 1.6217887275973872e+00]),
-                    published(2.0, &[0.1706167732170483e+01, -0.8928097010247975e+00]),
-                ],
-            },
-        ],
-    }
+    with_test_set(
+        1.0,
+        Model {
+            name: "VDPOL",
+            sys: Box::new(Vdpol { eps: 1e-6 }),
+            t0: 0.0,
+            y0: vec![2.0, 0.0],
+            exact: None,
+            rk4_bound: None,
+            fixed_point: None,
+            error_scale: None,
+            spans: vec![
+                // [0, 0.002]: the initial layer (y2 falls to -2/3 within ~1e-6) and the
+                // start of the slow branch; the fast eigenvalue -(y1^2 - 1)/eps ~ -3e6
+                // holds explicit steps near 1e-6, ~500 per output interval (Dopri5's
+                // stiffness test, every 1000 steps of an interval, stays quiet).
+                Span {
+                    class: Class::NonStiff,
+                    t_end: 0.002,
+                    output_dt: 0.0005,
+                    rtol: 1e-10,
+                    atol: 1e-12,
+                    rk4_step: 5e-7,
+                    references: vec![
+                        computed(0.001, &[1.9993333705063068e+00, -6.6703712317325770e-01]),
+                        computed(0.002, &[1.9986661477528807e+00, -6.6740849530093982e-01]),
+                    ],
+                },
+                // [0, 2]: two jumps of the relaxation oscillation (near t = 0.81, 1.62).
+                Span {
+                    class: Class::Stiff,
+                    t_end: 2.0,
+                    output_dt: 0.5,
+                    rtol: 1e-8,
+                    atol: 1e-8,
+                    rk4_step: f64::NAN,
+                    references: vec![
+                        computed(0.5, &[1.5967689510526575e+00, -1.0303911878393652e+00]),
+                        computed(1.0, &[-1.8636462548081365e+00, 7.5354308654354152e-01]),
+                        computed(1.5, &[-1.3547459194866081e+00, 1.6217887275973872e+00]),
+                        published(2.0, &[0.1706167732170483e+01, -0.8928097010247975e+00]),
+                    ],
+                },
+            ],
+        },
+    )
 }
 
 /// HIRES (Schaefer's high irradiance responses of photomorphogenesis), 8 equations,
@@ -219,94 +256,124 @@ impl OdeSystem for Hires {
         dy[6] = 280.0 * y[5] * y[7] - 1.81 * y[6];
         dy[7] = -dy[6];
     }
+    fn jacobian(&self, _t: f64, y: &[f64], j: &mut DMatrix<f64>) -> bool {
+        j.fill(0.0);
+        let rows: [&[(usize, f64)]; 5] = [
+            &[(0, -1.71), (1, 0.43), (2, 8.32)],
+            &[(0, 1.71), (1, -8.75)],
+            &[(2, -10.03), (3, 0.43), (4, 0.035)],
+            &[(1, 8.32), (2, 1.71), (3, -1.12)],
+            &[(4, -1.745), (5, 0.43), (6, 0.43)],
+        ];
+        for (i, row) in rows.iter().enumerate() {
+            for &(k, v) in *row {
+                j[(i, k)] = v;
+            }
+        }
+        j[(5, 3)] = 0.69;
+        j[(5, 4)] = 1.71;
+        j[(5, 5)] = -280.0 * y[7] - 0.43;
+        j[(5, 6)] = 0.69;
+        j[(5, 7)] = -280.0 * y[5];
+        j[(6, 5)] = 280.0 * y[7];
+        j[(6, 6)] = -1.81;
+        j[(6, 7)] = 280.0 * y[5];
+        for k in 5..8 {
+            j[(7, k)] = -j[(6, k)];
+        }
+        true
+    }
     fn autonomous(&self) -> bool {
         true
     }
 }
 
 pub fn hires() -> Model {
-    Model {
-        name: "HIRES",
-        sys: Box::new(Hires),
-        t0: 0.0,
-        y0: vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0057],
-        exact: None,
-        rk4_bound: None,
-        fixed_point: None,
-        error_scale: None,
-        spans: vec![
-            Span {
-                class: Class::NonStiff,
-                t_end: 10.0,
-                output_dt: 1.0,
-                rtol: 1e-10,
-                atol: 1e-14,
-                rk4_step: 1e-3,
-                references: vec![
-                    computed(
-                        1.0,
-                        &[
-                            2.5549269297154442e-01,
-                            5.6908789086531887e-02,
-                            1.9458074977094834e-02,
-                            4.5851946967112317e-01,
-                            2.0147739125070393e-02,
-                            1.8228795775951992e-01,
-                            5.4990812724203929e-03,
-                            2.0091872757959842e-04,
-                        ],
-                    ),
-                    computed(
-                        5.0,
-                        &[
-                            3.1651675704569310e-02,
-                            6.4815495310581702e-03,
-                            4.5834510647472845e-03,
-                            8.9743232735180270e-02,
-                            1.6245145375265585e-01,
-                            6.8504389614443306e-01,
-                            5.6467003419205363e-03,
-                            5.3299658079452306e-05,
-                        ],
-                    ),
-                    computed(
-                        10.0,
-                        &[
-                            8.3247354692365834e-03,
-                            1.6526725080012960e-03,
-                            1.4103426593078507e-03,
-                            1.7433224297452286e-02,
-                            1.8572046406524503e-01,
-                            7.4941662215535887e-01,
-                            5.6512533418250910e-03,
-                            4.8746658174894425e-05,
-                        ],
-                    ),
-                ],
-            },
-            Span {
-                class: Class::Stiff,
-                t_end: 321.8122,
-                output_dt: 321.8122,
-                rtol: 1e-10,
-                atol: 1e-14,
-                rk4_step: f64::NAN,
-                references: vec![published(
-                    321.8122,
-                    &[
-                        0.7371312573325668e-3,
-                        0.1442485726316185e-3,
-                        0.5888729740967575e-4,
-                        0.1175651343283149e-2,
-                        0.2386356198831331e-2,
-                        0.6238968252742796e-2,
-                        0.2849998395185769e-2,
-                        0.2850001604814231e-2,
+    with_test_set(
+        1e-4,
+        Model {
+            name: "HIRES",
+            sys: Box::new(Hires),
+            t0: 0.0,
+            y0: vec![1.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0057],
+            exact: None,
+            rk4_bound: None,
+            fixed_point: None,
+            error_scale: None,
+            spans: vec![
+                Span {
+                    class: Class::NonStiff,
+                    t_end: 10.0,
+                    output_dt: 1.0,
+                    rtol: 1e-10,
+                    atol: 1e-14,
+                    rk4_step: 1e-3,
+                    references: vec![
+                        computed(
+                            1.0,
+                            &[
+                                2.5549269297154442e-01,
+                                5.6908789086531887e-02,
+                                1.9458074977094834e-02,
+                                4.5851946967112317e-01,
+                                2.0147739125070393e-02,
+                                1.8228795775951992e-01,
+                                5.4990812724203929e-03,
+                                2.0091872757959842e-04,
+                            ],
+                        ),
+                        computed(
+                            5.0,
+                            &[
+                                3.1651675704569310e-02,
+                                6.4815495310581702e-03,
+                                4.5834510647472845e-03,
+                                8.9743232735180270e-02,
+                                1.6245145375265585e-01,
+                                6.8504389614443306e-01,
+                                5.6467003419205363e-03,
+                                5.3299658079452306e-05,
+                            ],
+                        ),
+                        computed(
+                            10.0,
+                            &[
+                                8.3247354692365834e-03,
+                                1.6526725080012960e-03,
+                                1.4103426593078507e-03,
+                                1.7433224297452286e-02,
+                                1.8572046406524503e-01,
+                                7.4941662215535887e-01,
+                                5.6512533418250910e-03,
+                                4.8746658174894425e-05,
+                            ],
+                        ),
                     ],
-                )],
-            },
-        ],
-    }
+                },
+                Span {
+                    class: Class::Stiff,
+                    t_end: 321.8122,
+                    output_dt: 321.8122,
+                    rtol: 1e-10,
+                    atol: 1e-14,
+                    rk4_step: f64::NAN,
+                    references: vec![published(
+                        321.8122,
+                        &[
+                            0.7371312573325668e-3,
+                            0.1442485726316185e-3,
+                            0.5888729740967575e-4,
+                            0.1175651343283149e-2,
+                            0.2386356198831331e-2,
+                            0.6238968252742796e-2,
+                            0.2849998395185769e-2,
+                            0.2850001604814231e-2,
+                        ],
+                    )],
+                },
+            ],
+        },
+    )
 }
 
 /// OREGO (the Oregonator, Field-Noyes model of the Belousov-Zhabotinskii reaction):
@@ -321,6 +388,21 @@ impl OdeSystem for Orego {
         dy[0] = 77.27 * (y[1] + y[0] * (1.0 - 8.375e-6 * y[0] - y[1]));
         dy[1] = (y[2] - (1.0 + y[0]) * y[1]) / 77.27;
         dy[2] = 0.161 * (y[0] - y[2]);
+    }
+    fn jacobian(&self, _t: f64, y: &[f64], j: &mut DMatrix<f64>) -> bool {
+        let s = 77.27;
+        j.copy_from_slice(&[
+            s * (1.0 - 2.0 * 8.375e-6 * y[0] - y[1]),
+            -y[1] / s,
+            0.161,
+            s * (1.0 - y[0]),
+            -(1.0 + y[0]) / s,
+            0.0,
+            0.0,
+            1.0 / s,
+            -0.161,
+        ]); // column-major
+        true
     }
     fn autonomous(&self) -> bool {
         true
@@ -358,51 +440,54 @@ pub fn orego() -> Model {
             0.1320554942846706e+03,
         ],
     ));
-    Model {
-        name: "OREGO",
-        sys: Box::new(Orego),
-        t0: 0.0,
-        y0: vec![1.0, 2.0, 3.0],
-        exact: None,
-        rk4_bound: None,
-        fixed_point: None,
-        error_scale: None,
-        spans: vec![
-            Span {
-                class: Class::NonStiff,
-                t_end: 0.5,
-                output_dt: 0.25,
-                rtol: 1e-10,
-                atol: 1e-12,
-                rk4_step: 1e-4,
-                references: vec![
-                    computed(
-                        0.25,
-                        &[
-                            2.0089580734417498e+00,
-                            1.9905762999529784e+00,
-                            2.9587053898770121e+00,
-                        ],
-                    ),
-                    computed(
-                        0.5,
-                        &[
-                            2.0190771046670561e+00,
-                            1.9807250019540352e+00,
-                            2.9214371405409825e+00,
-                        ],
-                    ),
-                ],
-            },
-            Span {
-                class: Class::Stiff,
-                t_end: 360.0,
-                output_dt: 30.0,
-                rtol: 1e-8,
-                atol: 1e-8,
-                rk4_step: f64::NAN,
-                references: long,
-            },
-        ],
-    }
+    with_test_set(
+        1.0,
+        Model {
+            name: "OREGO",
+            sys: Box::new(Orego),
+            t0: 0.0,
+            y0: vec![1.0, 2.0, 3.0],
+            exact: None,
+            rk4_bound: None,
+            fixed_point: None,
+            error_scale: None,
+            spans: vec![
+                Span {
+                    class: Class::NonStiff,
+                    t_end: 0.5,
+                    output_dt: 0.25,
+                    rtol: 1e-10,
+                    atol: 1e-12,
+                    rk4_step: 1e-4,
+                    references: vec![
+                        computed(
+                            0.25,
+                            &[
+                                2.0089580734417498e+00,
+                                1.9905762999529784e+00,
+                                2.9587053898770121e+00,
+                            ],
+                        ),
+                        computed(
+                            0.5,
+                            &[
+                                2.0190771046670561e+00,
+                                1.9807250019540352e+00,
+                                2.9214371405409825e+00,
+                            ],
+                        ),
+                    ],
+                },
+                Span {
+                    class: Class::Stiff,
+                    t_end: 360.0,
+                    output_dt: 30.0,
+                    rtol: 1e-8,
+                    atol: 1e-8,
+                    rk4_step: f64::NAN,
+                    references: long,
+                },
+            ],
+        },
+    )
 }

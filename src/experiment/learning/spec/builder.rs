@@ -276,7 +276,7 @@ impl LearningBuilder {
         let t_end = self.t_end;
         let mut solver = solver_from(&self.solver, t_end, t_end / 500.0);
         let solver_reason = if self.solver.method.is_some() {
-            "chosen in the config".to_string()
+            super::CONFIG_CHOICE.to_string()
         } else if let Mode::Coupled {
             tau,
             averaged_input,
