@@ -50,6 +50,17 @@ pub use ode::{OdeStepper, Probe};
 pub use progress::Progress;
 pub(crate) use progress::stderr_bar;
 
+/// The output grid of steppers that advance by steps of their own (stochastic and
+/// held-batch modes): true once `t` has reached output `next` (t = next dt, to 1e-12 dt)
+/// or `t_end`, and then `next` moves past `t`.
+pub(crate) fn output_due(t: f64, t_end: f64, dt: f64, next: &mut u64) -> bool {
+    let due = t >= *next as f64 * dt - 1e-12 * dt || t >= t_end;
+    if due {
+        *next = (t / dt + 1e-9).floor() as u64 + 1;
+    }
+    due
+}
+
 use crate::error::{Error, Result};
 use serde::Serialize;
 use serde::de::DeserializeOwned;

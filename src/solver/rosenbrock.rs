@@ -267,12 +267,7 @@ impl Rosenbrock {
                 self.err[i] += e * self.u[s][i];
             }
         }
-        let mut sum = 0.0;
-        for ((yi, yn), ei) in y.iter().zip(&self.y_new).zip(&self.err) {
-            let sc = opts.atol + opts.rtol * yi.abs().max(yn.abs());
-            sum += (ei / sc).powi(2);
-        }
-        let e = (sum / n.max(1) as f64).sqrt();
+        let e = super::options::error_norm(y, &self.y_new, &self.err, opts);
         if e.is_finite() && self.y_new.iter().all(|v| v.is_finite()) {
             e
         } else {

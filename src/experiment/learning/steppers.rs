@@ -181,9 +181,7 @@ impl Stepper for StochasticStepper<'_> {
         loop {
             self.step()?;
             control.poll(self.t)?;
-            let t = self.t;
-            if t >= self.next as f64 * dt - 1e-12 * dt || t >= t_end {
-                self.next = (t / dt + 1e-9).floor() as u64 + 1;
+            if crate::executor::output_due(self.t, t_end, dt, &mut self.next) {
                 return Ok(());
             }
         }

@@ -324,8 +324,7 @@ impl Stepper for StochasticStepper<'_> {
         loop {
             self.step()?;
             control.poll(self.t)?;
-            if self.t >= self.next as f64 * dt - 1e-12 * dt || self.t >= t_end {
-                self.next = (self.t / dt + 1e-9).floor() as u64 + 1;
+            if crate::executor::output_due(self.t, t_end, dt, &mut self.next) {
                 return Ok(());
             }
         }

@@ -153,7 +153,7 @@ impl Imex {
         opts: &SolverOptions,
         stats: &mut SolverStats,
     ) -> Attempt {
-        let (n, nf) = (self.n, self.nf);
+        let nf = self.nf;
         let hg = GAMMA * h;
         if !sys.prepare_implicit(t, y, hg) {
             return Attempt::NoConvergence;
@@ -192,12 +192,7 @@ impl Imex {
                 *er += e * f;
             }
         }
-        let mut sum = 0.0;
-        for ((yi, yn), ei) in y.iter().zip(&self.y_new).zip(&self.err) {
-            let sc = opts.atol + opts.rtol * yi.abs().max(yn.abs());
-            sum += (ei / sc).powi(2);
-        }
-        let e = (sum / n.max(1) as f64).sqrt();
+        let e = crate::solver::options::error_norm(y, &self.y_new, &self.err, opts);
         if e.is_finite() && self.y_new.iter().all(|v| v.is_finite()) {
             Attempt::Error(e)
         } else {
