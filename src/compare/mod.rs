@@ -35,7 +35,7 @@ pub use rbm::{Rbm, RbmStack};
 pub use readout::{Readout, accuracy};
 pub use table::{
     BASELINES, CURVE_COLUMNS, CurvePoint, MODELS, ModelFactory, Row, Split, TABLE_COLUMNS,
-    TableOutput, TableSpec, baseline_model, curve_iterations, run_table, summary_table,
+    TableOutput, TableSpec, baseline_model, curve_iterations, mean_std, run_table, summary_table,
     table_model, train_model, write_outputs,
 };
 

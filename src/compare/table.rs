@@ -458,7 +458,7 @@ pub fn run_table(
 
 #[path = "table_out.rs"]
 mod table_out;
-pub use table_out::{summary_table, write_outputs};
+pub use table_out::{mean_std, summary_table, write_outputs};
 
 #[cfg(test)]
 #[path = "table_tests.rs"]

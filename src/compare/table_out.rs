@@ -123,7 +123,7 @@ fn distinct_iters(pts: &[&super::CurvePoint]) -> Vec<usize> {
 }
 
 /// Mean and sample standard deviation (0 for one value).
-fn mean_std(v: &[f64]) -> (f64, f64) {
+pub fn mean_std(v: &[f64]) -> (f64, f64) {
     let n = v.len() as f64;
     let mean = v.iter().sum::<f64>() / n;
     let var = if v.len() > 1 {

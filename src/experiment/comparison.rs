@@ -7,7 +7,8 @@
 use super::{Kind, Run, RunOptions};
 use crate::compare::recall::recall_modes;
 use crate::compare::{
-    MODELS, OptimizerSpec, Split, TableSpec, run_table, summary_table, table_model, write_outputs,
+    MODELS, OptimizerSpec, Split, TableSpec, mean_std, run_table, summary_table, table_model,
+    write_outputs,
 };
 use crate::error::Result;
 use crate::experiment::multilayer::SampleSet;
@@ -146,7 +147,7 @@ impl Kind for Comparison {
                 )?);
             }
             let stat = |f: &dyn Fn(&crate::compare::recall::RecallReport) -> f64| {
-                mean_sd(&reports.iter().map(f).collect::<Vec<_>>())
+                mean_std(&reports.iter().map(f).collect::<Vec<_>>())
             };
             let (a, a_sd) = stat(&|r| r.association_error);
             let (b, _) = stat(&|r| r.mean_image_error);
@@ -162,16 +163,4 @@ impl Kind for Comparison {
         }
         Ok(())
     }
-}
-
-/// Mean and sample standard deviation.
-fn mean_sd(v: &[f64]) -> (f64, f64) {
-    let n = v.len() as f64;
-    let m = v.iter().sum::<f64>() / n;
-    let var = if v.len() > 1 {
-        v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    (m, var.sqrt())
 }

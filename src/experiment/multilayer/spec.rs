@@ -37,11 +37,7 @@ impl SampleSet {
     /// One-hot labels (classes x N), if labelled.
     pub fn one_hot(&self) -> Option<DMatrix<f64>> {
         let labels = self.labels.as_ref()?;
-        let mut t = DMatrix::zeros(self.classes, labels.len());
-        for (j, &c) in labels.iter().enumerate() {
-            t[(c, j)] = 1.0;
-        }
-        Some(t)
+        Some(crate::compare::one_hot(labels, self.classes))
     }
 
     /// The samples with these column indices.
