@@ -80,8 +80,8 @@ pub struct Clamp<'a> {
 }
 
 /// Settles with some input units free and the top partly clamped (recall and
-/// generation, docs/theory.md §10.8); the same sweeps as [`settle`], each followed by
-/// the free input units.
+/// generation, docs/theory.md §10.8): the sweeps of [`settle`], each followed by the
+/// free input units, with the clamped units held.
 pub fn settle_clamped(
     stack: &Stack,
     w: &[DMatrix<f64>],
@@ -92,39 +92,7 @@ pub fn settle_clamped(
     let depth = stack.depth();
     let mut z = feedforward(stack, w, x);
     hold_top(&mut z, clamp.top);
-    let mut sweeps = 0;
-    loop {
-        let mut moved = 0.0f64;
-        for k in 1..=depth {
-            let mut new = apply_s(stack.activation(k), &drive(w, &z, k));
-            if k == depth
-                && let Some(t) = clamp.top
-            {
-                // Clamped units do not move: hold them before measuring the move.
-                new.rows_mut(0, t.nrows()).copy_from(t);
-            }
-            moved = moved.max((&new - &z[k]).amax());
-            z[k] = new;
-        }
-        if let Some(free) = clamp.free_input {
-            let u0 = w[0].tr_mul(&z[1]);
-            for (i, _) in free.iter().enumerate().filter(|(_, f)| **f) {
-                for b in 0..x.ncols() {
-                    let v = u0[(i, b)].clamp(0.0, 1.0);
-                    moved = moved.max((v - z[0][(i, b)]).abs());
-                    z[0][(i, b)] = v;
-                }
-            }
-        }
-        sweeps += 1;
-        guard(&z, opts.bound, sweeps)?;
-        if moved <= opts.tol {
-            break;
-        }
-        if sweeps >= opts.max_sweeps {
-            return Err(not_settled(sweeps, moved));
-        }
-    }
+    let sweeps = sweep(stack, w, &mut z, clamp, opts)?;
     let ds = (1..=depth)
         .map(|k| apply_ds(stack.activation(k), &drive(w, &z, k)))
         .collect();
@@ -168,7 +136,7 @@ pub fn settle(
     let mut sweeps = 0;
     // One layer has no top-down input: the feed-forward pass is the fixed point.
     if depth > 1 {
-        sweeps = sweep(stack, w, &mut z, opts)?;
+        sweeps = sweep(stack, w, &mut z, Clamp::default(), opts)?;
     }
     let ds = (1..=depth)
         .map(|k| apply_ds(stack.activation(k), &drive(w, &z, k)))
@@ -176,11 +144,14 @@ pub fn settle(
     Ok(Settled { z, ds, sweeps })
 }
 
-/// Block Gauss-Seidel sweeps until no activity moves by more than `opts.tol`.
+/// Block Gauss-Seidel sweeps until no activity moves by more than `opts.tol`; with a
+/// clamp, the clamped top units are held and the free input units follow
+/// clip(W_1^T z_1, 0, 1) after each sweep.
 fn sweep(
     stack: &Stack,
     w: &[DMatrix<f64>],
     z: &mut [DMatrix<f64>],
+    clamp: Clamp,
     opts: SettleOptions,
 ) -> Result<usize> {
     let depth = stack.depth();
@@ -188,9 +159,25 @@ fn sweep(
     loop {
         let mut moved = 0.0f64;
         for k in 1..=depth {
-            let new = apply_s(stack.activation(k), &drive(w, z, k));
+            let mut new = apply_s(stack.activation(k), &drive(w, z, k));
+            if k == depth
+                && let Some(t) = clamp.top
+            {
+                // Clamped units do not move: hold them before measuring the move.
+                new.rows_mut(0, t.nrows()).copy_from(t);
+            }
             moved = moved.max((&new - &z[k]).amax());
             z[k] = new;
+        }
+        if let Some(free) = clamp.free_input {
+            let u0 = w[0].tr_mul(&z[1]);
+            for (i, _) in free.iter().enumerate().filter(|(_, f)| **f) {
+                for b in 0..u0.ncols() {
+                    let v = u0[(i, b)].clamp(0.0, 1.0);
+                    moved = moved.max((v - z[0][(i, b)]).abs());
+                    z[0][(i, b)] = v;
+                }
+            }
         }
         sweeps += 1;
         guard(z, opts.bound, sweeps)?;
