@@ -128,7 +128,12 @@ fn stochastic(dir: &Path, x: &DMatrix<f64>, a: &Args) -> Res<Vec<Row>> {
     let mut row = Row::named(STOCHASTIC, "lmser", &label, "solve", t);
     row.work = Some((batches, batches));
     row.diff = Some(0.0);
-    let mut rows = vec![row];
+    let sizes: Vec<usize> = perm
+        .iter()
+        .flat_map(|p| p.chunks(BATCH).map(<[usize]>::len))
+        .collect();
+    let bound = super::roofline::stochastic_bound(STOCHASTIC, N1, x.ncols(), &sizes)?;
+    let mut rows = vec![row, bound];
     if a.no_python {
         return Ok(rows);
     }

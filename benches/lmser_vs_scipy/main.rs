@@ -24,6 +24,7 @@
 //! two-phase. Results go to DIR/results.csv, DIR/table.md and DIR/results.png.
 
 mod digits;
+mod roofline;
 mod support;
 
 use lmser::dynamics::averaged::AveragedLearning;

@@ -202,6 +202,18 @@ pub fn ratios(rows: &[Row]) -> Vec<(String, f64, Option<f64>)> {
         find(rows, d, "numpy", "minibatch", "solve"),
         Some(0.1),
     );
+    push(
+        "digits stochastic: flop bound / NumPy (solve)".into(),
+        find(rows, d, "bound", "flop bound", "solve"),
+        find(rows, d, "numpy", "minibatch", "solve"),
+        None,
+    );
+    push(
+        "digits stochastic: flop bound / lmser (fraction of peak)".into(),
+        find(rows, d, "bound", "flop bound", "solve"),
+        find(rows, d, "lmser", "epochs", "solve"),
+        None,
+    );
     for net in ["one layer", "multilayer"] {
         let mode = |m: &str| {
             rows.iter()
