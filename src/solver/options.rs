@@ -144,11 +144,7 @@ impl SolverOptions {
 /// The scaled RMS error of an embedded pair (Hairer-Norsett-Wanner II.4):
 /// sqrt(mean_i (err_i / (atol + rtol max(|y_i|, |y_new_i|)))^2).
 pub(crate) fn error_norm(y: &[f64], y_new: &[f64], err: &[f64], opts: &SolverOptions) -> f64 {
-    let mut sum = 0.0;
-    for ((yi, yn), ei) in y.iter().zip(y_new).zip(err) {
-        let sc = opts.atol + opts.rtol * yi.abs().max(yn.abs());
-        sum += (ei / sc).powi(2);
-    }
+    let sum = crate::simd::scaled_error_squares(err, y, y_new, opts.atol, opts.rtol);
     (sum / y.len().max(1) as f64).sqrt()
 }
 
