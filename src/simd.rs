@@ -113,8 +113,8 @@ multiversion! {
         let mut acc = [0.0f64; 8];
         let full = n - n % 8;
         for c in (0..full).step_by(8) {
-            for k in 0..8 {
-                acc[k] += term(c + k);
+            for (k, a) in acc.iter_mut().enumerate() {
+                *a += term(c + k);
             }
         }
         let mut s = 0.0;
