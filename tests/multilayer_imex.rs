@@ -31,16 +31,13 @@ fn matrix(r: usize, c: usize, scale: f64, seed: u64) -> DMatrix<f64> {
 /// A 6-4-3 net (logistic, then tanh units) holding 3 samples, per-layer tau
 /// (0.01, 0.02), tau_w = 1; and a state (Z_1, Z_2 off their fixed point, W_1, W_2).
 fn small_net(stack: &Stack) -> (CoupledNet<'_>, Vec<f64>) {
+    net_with_tau(stack, vec![0.01, 0.02])
+}
+
+fn net_with_tau(stack: &Stack, tau: Vec<f64>) -> (CoupledNet<'_>, Vec<f64>) {
     let w = vec![matrix(4, 6, 0.8, 1), matrix(3, 4, 0.8, 2)];
     let x = matrix(6, 3, 0.5, 3).map(|v| v + 0.5);
-    let net = CoupledNet::new(
-        stack,
-        MultiRule::Lmser,
-        (vec![0.01, 0.02], 1.0),
-        &w,
-        x,
-        None,
-    );
+    let net = CoupledNet::new(stack, MultiRule::Lmser, (tau, 1.0), &w, x, None);
     let mut y: Vec<f64> = matrix(4, 3, 0.4, 4)
         .map(|v| v + 0.5)
         .iter()
@@ -114,31 +111,37 @@ fn fast_jacobian_matches_central_differences() {
 }
 
 /// solve_implicit inverts the matrix prepare_implicit factors: (I - hg J_I) applied
-/// to the solve's result gives back r to 1e-12 relative (the blocks' condition
-/// numbers are < 1e3 at hg = 0.05 > tau, so LU leaves ~1e-13).
+/// to the solve's result gives back r to 1e-12 of max |r| (measured 2e-16 and
+/// 1.4e-13 below: LU with partial pivoting on 7 x 7 blocks whose entries span 1 to 1e4). Twice: at hg = 0.05 with tau = (0.01,
+/// 0.02), where the diagonal leads every column (no interchanges), and at hg = 5 with
+/// tau = (0.05, 1e-4), where layer 2's coupling entries in layer 1's columns
+/// (~hg |D W| / 1e-4 ~ 1e4) outgrow layer 1's diagonal (1 + hg / 0.05 = 101), so the
+/// LU interchanges rows at several columns (a solve that applied the interchanges
+/// out of order was measured off by O(1) here).
 #[test]
 fn implicit_solve_inverts_i_minus_hg_j() {
     let stack = stack();
-    let (net, y) = small_net(&stack);
-    let nf = net.n_fast();
-    let hg = 0.05;
-    assert!(net.prepare_implicit(0.0, &y, hg));
-    let r: Vec<f64> = matrix(nf, 1, 1.0, 9).iter().copied().collect();
-    let mut s = r.clone();
-    net.solve_implicit(hg, &mut s);
-    let j = net.fast_jacobian(&y);
-    let s = nalgebra::DVector::from_vec(s);
-    let back = &s - hg * (&j * &s);
-    let err = back
-        .iter()
-        .zip(&r)
-        .map(|(a, b)| (a - b).abs())
-        .fold(0.0, f64::max);
-    println!("|(I - hg J) solve(r) - r| = {err:.2e}");
-    assert!(
-        err < 1e-12 * r.iter().fold(0.0f64, |m, v| m.max(v.abs())),
-        "{err:e}"
-    );
+    for (tau, hg) in [(vec![0.01, 0.02], 0.05), (vec![0.05, 1e-4], 5.0)] {
+        let (net, y) = net_with_tau(&stack, tau);
+        let nf = net.n_fast();
+        assert!(net.prepare_implicit(0.0, &y, hg));
+        let r: Vec<f64> = matrix(nf, 1, 1.0, 9).iter().copied().collect();
+        let mut s = r.clone();
+        net.solve_implicit(hg, &mut s);
+        let j = net.fast_jacobian(&y);
+        let s = nalgebra::DVector::from_vec(s);
+        let back = &s - hg * (&j * &s);
+        let err = back
+            .iter()
+            .zip(&r)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f64::max);
+        println!("hg {hg}: |(I - hg J) solve(r) - r| = {err:.2e}");
+        assert!(
+            err < 1e-12 * r.iter().fold(0.0f64, |m, v| m.max(v.abs())),
+            "{err:e}"
+        );
+    }
 }
 
 /// Fixed steps h = T/10 .. T/160 over T = 0.1 (5 to 10 neuron time constants, h/tau

@@ -55,8 +55,11 @@ impl<'a> CoupledNet<'a> {
         }
     }
 
-    /// Holds another batch (same number of samples).
+    /// Holds another batch (the state's size follows the number of samples).
     pub fn hold(&mut self, x: DMatrix<f64>, target: Option<DMatrix<f64>>) {
+        if x.ncols() != self.x.ncols() {
+            *self.work.get_mut() = SplitWork::new(&self.shapes, x.ncols());
+        }
         self.x = x;
         self.target = target;
     }

@@ -86,10 +86,13 @@ fn lu_factor(m: &mut [f64], n: usize, piv: &mut [usize]) -> bool {
     true
 }
 
-/// r <- A^-1 r for the factors of [`lu_factor`].
+/// r <- A^-1 r for the factors of [`lu_factor`] (P A = L U: all row interchanges
+/// first, as they were applied to whole rows, then the two triangular solves).
 fn lu_solve(m: &[f64], n: usize, piv: &[usize], r: &mut [f64]) {
+    for (j, &p) in piv.iter().enumerate() {
+        r.swap(j, p);
+    }
     for j in 0..n {
-        r.swap(j, piv[j]);
         let rj = r[j];
         for i in j + 1..n {
             r[i] -= m[i + j * n] * rj;
