@@ -226,8 +226,14 @@ pub fn ratios(rows: &[Row]) -> Vec<(String, f64, Option<f64>)> {
         };
         push(
             format!("digits held, {net}: coupled / two-phase"),
-            mode(", coupled,"),
+            mode("(automatic)"),
             mode(", two-phase,"),
+            None,
+        );
+        push(
+            format!("digits held, {net}: coupled imex / coupled dopri5"),
+            mode("imex (named)"),
+            mode("dopri5 (named)"),
             None,
         );
     }

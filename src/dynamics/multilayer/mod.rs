@@ -10,6 +10,7 @@
 mod coupled;
 mod rules;
 mod settle;
+mod split;
 
 pub use coupled::CoupledNet;
 pub use rules::{Gradients, MultiRule, cosine, reconstruction_error, update};

@@ -202,6 +202,11 @@ pub const CONFIG_CHOICE: &str = "chosen in the config";
 /// stiffness.
 pub const MAX_FALLBACK_DIM: usize = 2048;
 
+/// tau_w / tau from which a coupled run whose config names no method is stiff and
+/// runs IMEX (one layer: [`stiff_choice`]; multilayer: the same rule on the smallest
+/// tau_k).
+pub const STIFF_RATIO: f64 = 100.0;
+
 /// The method for a one-layer coupled z-W system (averaged or held samples) of
 /// dimension `dim` with stiffness ratio tau_w / tau, and why. Stiff (ratio >= 100):
 /// the IMEX method, the neuron block implicit with the exact Jacobian -I / tau of the
@@ -211,7 +216,7 @@ pub const MAX_FALLBACK_DIM: usize = 2048;
 /// per step, even with the analytic Jacobians of docs/numerics.md §5.5, Dopri5
 /// ~ tau_w / (3 tau) times more steps; measured in docs/numerics.md, "IMEX").
 pub fn stiff_choice(ratio: f64, dim: usize) -> (solver::Method, String) {
-    if ratio >= 100.0 {
+    if ratio >= STIFF_RATIO {
         (
             solver::Method::Imex,
             format!(

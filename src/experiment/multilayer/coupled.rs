@@ -10,7 +10,8 @@ use super::steppers::{
 use crate::dynamics::multilayer::{CoupledNet, SettleOptions, settle};
 use crate::error::Result;
 use crate::executor::{Control, Stepper};
-use crate::solver;
+use crate::io::summary::SolverReport;
+use crate::solver::{self, SolverStats};
 use nalgebra::DMatrix;
 
 /// Held batches driving the coupled ODE, one presentation per advance of the loop.
@@ -22,6 +23,8 @@ pub struct CoupledStepper<'a> {
     t: f64,
     k: u64,
     next: u64,
+    /// Counters of the integrations so far (one per presentation).
+    stats: SolverStats,
 }
 
 impl<'a> CoupledStepper<'a> {
@@ -48,12 +51,22 @@ impl<'a> CoupledStepper<'a> {
             t: 0.0,
             k: 0,
             next: 1,
+            stats: SolverStats::start(0.0),
         })
     }
 
     /// The current weights.
     pub fn weights(&self) -> Vec<DMatrix<f64>> {
         unflatten(&self.y[self.sys.neuron_dim()..], &self.spec.w0)
+    }
+
+    /// The method, why, and the work of all presentations, for `summary.json`.
+    pub fn report(&self) -> SolverReport {
+        let mut r = SolverReport::of(&self.spec.solver, &self.stats);
+        r.why = Some(self.spec.solver_reason.clone());
+        r.samples = Some(self.k * self.sys.samples() as u64);
+        r.presentation = Some(self.spec.presentation);
+        r
     }
 
     /// Holds batch k for one presentation.
@@ -67,7 +80,7 @@ impl<'a> CoupledStepper<'a> {
         opts.output_dt = end - self.t;
         opts.steady_tol = 0.0;
         opts.interrupt = control.flag();
-        let (y, _) = solver::integrate(
+        let (y, stats) = solver::integrate(
             &self.sys,
             self.t,
             &self.y,
@@ -75,6 +88,7 @@ impl<'a> CoupledStepper<'a> {
             &mut |_, _: &[f64], _: &[f64]| Ok(()),
         )?;
         self.y = y;
+        self.stats.add(&stats);
         self.k += 1;
         self.t = end;
         Ok(())
@@ -127,10 +141,18 @@ impl Stepper for CoupledStepper<'_> {
             k: self.k,
             next: self.next,
             y: self.y.clone(),
+            stats: Some(self.stats),
         }
     }
     fn restore(&mut self, state: MultilayerState) -> Result<()> {
-        let MultilayerState::Coupled { t, k, next, y } = state else {
+        let MultilayerState::Coupled {
+            t,
+            k,
+            next,
+            y,
+            stats,
+        } = state
+        else {
             return Err(resume_error(
                 "checkpoint.json holds the state of another mode".into(),
             ));
@@ -143,6 +165,8 @@ impl Stepper for CoupledStepper<'_> {
             )));
         }
         (self.t, self.k, self.next, self.y) = (t, k, next, y);
+        // Checkpoints written before the counters were kept restart them here.
+        self.stats = stats.unwrap_or_else(|| SolverStats::start(t));
         Ok(())
     }
 }

@@ -47,13 +47,15 @@ impl Kind for Multilayer {
         let sim = MultilayerSimulation::new(spec)?;
         let observers: [&mut dyn Observer; 1] = [&mut plot];
         let (sim, result) = drive(sim, run, opts, spec.solver.t_end, observers);
+        if let Some(report) = sim.report() {
+            run.set("solver", &report);
+        }
         let w = sim.weights();
         for (k, m) in w.iter().enumerate() {
             crate::io::files::write_matrix(&run.dir().file(&format!("W{}.csv", k + 1)), m)?;
         }
-        let names: Vec<String> = std::iter::once("t".to_string())
-            .chain(plot.names().iter().cloned())
-            .collect();
+        // The plot's names start with t, like its rows.
+        let names = plot.names().to_vec();
         let last = plot.rows().last().cloned().unwrap_or_default();
         let mut layers = vec![spec.train.x.nrows()];
         layers.extend(spec.w0.iter().map(|m| m.nrows()));

@@ -198,6 +198,9 @@ pub enum MultilayerState {
         next: u64,
         /// The flat state.
         y: Vec<f64>,
+        /// Solver counters so far (absent in checkpoints written before they were kept).
+        #[serde(default)]
+        stats: Option<crate::solver::SolverStats>,
     },
     /// Stochastic mode: time, steps taken, next output index and vec(W_1..W_K).
     Stochastic {
@@ -393,6 +396,14 @@ impl<'a> MultilayerSimulation<'a> {
             }
             MultilayerSimulation::Stochastic(s) => s.w.clone(),
             MultilayerSimulation::Coupled(c) => c.weights(),
+        }
+    }
+
+    /// The method and work of a coupled run (the other modes report none).
+    pub fn report(&self) -> Option<crate::io::summary::SolverReport> {
+        match self {
+            MultilayerSimulation::Coupled(c) => Some(c.report()),
+            _ => None,
         }
     }
 }
