@@ -364,6 +364,28 @@ fn coupled_and_two_phase_configs_agree() {
     );
 }
 
+/// The automatic choice for held samples needs presentation / tau >= 100 too: at
+/// 10 tau (the config default) each presentation is mostly the neurons' transient,
+/// where IMEX takes as many steps as Dopri5, each dearer (docs/numerics.md §6), so
+/// the same stiff run (tau_w / tau = 1e6) keeps Dopri5 and says why.
+#[test]
+fn short_presentations_keep_dopri5() {
+    let text = COUPLED
+        .replace("MODE", "coupled")
+        .replace("presentation = 1.0", "presentation = 0.01")
+        .replace("t_end = 300.0", "t_end = 0.5")
+        .replace("output_dt = 300.0", "output_dt = 0.5");
+    let spec = spec_from(&text);
+    assert_eq!(spec.solver.method, Method::Dopri5, "{}", spec.solver_reason);
+    assert!(
+        spec.solver_reason.contains("presentation / tau = 10;"),
+        "{}",
+        spec.solver_reason
+    );
+    let (_, report) = simulate(&spec, &mut |_: &Metrics| Ok(())).unwrap();
+    assert_eq!(report.method, "dopri5");
+}
+
 /// The coupled system averaged over x (in Z = E[z x^T]) approaches the averaged LMSER
 /// ODE as tau / tau_w -> 0: at tau / tau_w = 1e-3 the final W agree to 5e-3 (first
 /// order in tau / tau_w, constant ~1 measured in tests/coupled.rs).

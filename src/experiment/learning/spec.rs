@@ -202,32 +202,42 @@ pub const CONFIG_CHOICE: &str = "chosen in the config";
 /// stiffness.
 pub const MAX_FALLBACK_DIM: usize = 2048;
 
-/// tau_w / tau from which a coupled run whose config names no method is stiff and
-/// runs IMEX (one layer: [`stiff_choice`]; multilayer: the same rule on the smallest
-/// tau_k).
+/// tau_w / tau, and presentation / tau for held samples, from which a coupled run
+/// whose config names no method runs IMEX ([`stiff_choice`]).
 pub const STIFF_RATIO: f64 = 100.0;
 
-/// The method for a one-layer coupled z-W system (averaged or held samples) of
-/// dimension `dim` with stiffness ratio tau_w / tau, and why. Stiff (ratio >= 100):
-/// the IMEX method, the neuron block implicit with the exact Jacobian -I / tau of the
-/// systems' split ([`crate::dynamics::split`]), the weights explicit: its steps are
-/// set by the weights' own time scale tau_w, not by tau, at the cost of about one
-/// right-hand side per stage, at any dimension (Rodas4 pays a dense Jacobian and LU
-/// per step, even with the analytic Jacobians of docs/numerics.md §5.5, Dopri5
-/// ~ tau_w / (3 tau) times more steps; measured in docs/numerics.md, "IMEX").
-pub fn stiff_choice(ratio: f64, dim: usize) -> (solver::Method, String) {
-    if ratio >= STIFF_RATIO {
+/// The method of a coupled run (one layer or multilayer) whose config names none, and
+/// why. IMEX (the neurons implicit, `jacobian` says how the split solves them, the
+/// weights explicit) when tau_w / tau >= 100 and, for held samples, presentation /
+/// tau >= 100 too (tau the fastest neuron time constant); otherwise Dopri5. Its steps
+/// are set by tau_w, not by tau, at about one right-hand side per stage; Rodas4 pays a
+/// dense Jacobian and LU per step, Dopri5 ~ tau_w / (3 tau) times more steps. Each
+/// held presentation is one integration that starts with the neurons' transient after
+/// the switch, which both methods resolve in about the same number of steps: IMEX
+/// gains only over the rest of it (measured in docs/numerics.md §5.8 and §6: parity
+/// near presentation = 100 tau, several times fewer right-hand sides at 1000 tau,
+/// slower at the default 10 tau).
+pub fn stiff_choice(
+    tau_w: f64,
+    tau: f64,
+    presentation: Option<f64>,
+    jacobian: &str,
+) -> (solver::Method, String) {
+    let ratio = tau_w / tau;
+    let hold = presentation.map(|p| p / tau);
+    let held = hold.map_or(String::new(), |h| format!(", presentation / tau = {h}"));
+    if ratio >= STIFF_RATIO && hold.is_none_or(|h| h >= STIFF_RATIO) {
         (
             solver::Method::Imex,
             format!(
-                "stiff (tau_w / tau = {ratio}, dim {dim}): IMEX, the neurons implicit (Jacobian -I/tau), \
+                "stiff (tau_w / tau = {ratio}{held}): IMEX, the neurons implicit ({jacobian}), \
                  the weights explicit: steps set by tau_w, not by tau"
             ),
         )
     } else {
         (
             solver::Method::Dopri5,
-            format!("not stiff (tau_w / tau = {ratio} < 100)"),
+            format!("not stiff (tau_w / tau = {ratio}{held}; IMEX needs each >= {STIFF_RATIO})"),
         )
     }
 }

@@ -9,7 +9,7 @@ use crate::io::config::{
     MultilayerMode, Origin,
 };
 use crate::model::activation::Activation;
-use crate::solver::{Method, SolverOptions};
+use crate::solver::SolverOptions;
 use nalgebra::DMatrix;
 
 /// Samples as columns, with their class labels when known.
@@ -160,7 +160,13 @@ impl MultilayerSpec {
         let solver_reason = if section.method.is_some() {
             crate::experiment::learning::CONFIG_CHOICE.to_string()
         } else if l.mode == MultilayerMode::Coupled {
-            let (method, reason) = coupled_choice(tau_w, &tau, presentation);
+            let fastest = tau.iter().copied().fold(f64::INFINITY, f64::min);
+            let (method, reason) = crate::experiment::learning::stiff_choice(
+                tau_w,
+                fastest,
+                Some(presentation),
+                "one LU per held sample",
+            );
             solver.method = method;
             reason
         } else {
@@ -192,39 +198,6 @@ impl MultilayerSpec {
             solver,
             solver_reason,
         })
-    }
-}
-
-/// The method of a coupled run whose config names none, and why. IMEX (the neurons
-/// implicit, J_I block-diagonal over the held samples, one LU per sample) when both
-/// tau_w / tau and presentation / tau are >= 100 (tau the smallest tau_k): the first
-/// is the one-layer rule ([`stiff_choice`](crate::experiment::learning::stiff_choice)),
-/// the second because each presentation is one integration that starts with the
-/// neurons' transient after the switch, which both methods resolve in about the same
-/// number of steps; only the rest of the presentation, where Dopri5 is held to steps
-/// ~3 tau, is IMEX's gain (measured in docs/numerics.md §5.8: parity at
-/// presentation = 100 tau, 6x fewer rhs at 1000 tau, 1.2x slower at 10 tau, the
-/// default presentation). Otherwise Dopri5.
-fn coupled_choice(tau_w: f64, tau: &[f64], presentation: f64) -> (Method, String) {
-    let fastest = tau.iter().copied().fold(f64::INFINITY, f64::min);
-    let (ratio, hold) = (tau_w / fastest, presentation / fastest);
-    let stiff = crate::experiment::learning::STIFF_RATIO;
-    if ratio >= stiff && hold >= stiff {
-        (
-            Method::Imex,
-            format!(
-                "stiff (tau_w / min tau = {ratio}, presentation / min tau = {hold}): IMEX, the \
-                 neurons implicit (one LU per held sample), the weights explicit"
-            ),
-        )
-    } else {
-        (
-            Method::Dopri5,
-            format!(
-                "not stiff over a presentation (tau_w / min tau = {ratio}, presentation / min \
-                 tau = {hold}; IMEX needs both >= 100)"
-            ),
-        )
     }
 }
 

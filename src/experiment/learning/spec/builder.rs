@@ -279,17 +279,12 @@ impl LearningBuilder {
             super::CONFIG_CHOICE.to_string()
         } else if let Mode::Coupled {
             tau,
+            presentation,
             averaged_input,
-            ..
         } = self.mode
         {
-            let n1 = w0.nrows();
-            let dim = if averaged_input {
-                2 * n1 * n0
-            } else {
-                n1 * (n0 + 1)
-            };
-            let (method, reason) = stiff_choice(self.tau_w / tau, dim);
+            let held = (!averaged_input).then_some(presentation);
+            let (method, reason) = stiff_choice(self.tau_w, tau, held, "Jacobian -I/tau");
             solver.method = method;
             reason
         } else {
