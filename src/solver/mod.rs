@@ -43,6 +43,7 @@ mod options;
 mod rk4;
 mod rosenbrock;
 mod split;
+mod stepped;
 
 pub use carry::CarryPoint;
 pub use driver::{Driver, MethodSwitch, ResumePoint, STIFFNESS_DETECTED, SolverStats, StopReason};
@@ -52,6 +53,7 @@ pub use options::{Method, SolverOptions, beyond, norm};
 pub(crate) use options::{check_bound, poll, raised};
 pub use rosenbrock::rosenbrock_fixed;
 pub use split::SplitSystem;
+pub use stepped::StepPoint;
 
 use crate::error::Result;
 use nalgebra::DMatrix;
