@@ -383,9 +383,7 @@ impl<P: Pair> Carried<P> {
         out: &mut [f64],
     ) -> u32 {
         let (t_old, t_step, h) = (self.t_old, self.t, self.h_last);
-        let Carried {
-            pair, y, dense, ..
-        } = self;
+        let Carried { pair, y, dense, .. } = self;
         let mut evals = 0;
         dense_at(t, t_old, t_step, h, 0.0, y, out, |theta, out| {
             if !*dense {
@@ -421,10 +419,10 @@ pub(super) fn dense_at(
 }
 
 /// The cubic Hermite interpolant of a step h from (y0, f0) to (y1, f1) at theta
-/// (Hairer, Nørsett & Wanner, Solving ODEs I, §II.6, (6.7)); order 3, local error
-/// O(h^4): y = (1 - theta) y0 + theta y1
-///   + theta (theta - 1) ((1 - 2 theta)(y1 - y0) + (theta - 1) h f0 + theta h f1).
-/// `f0(i)`, `f1(i)` give component i of the derivatives.
+/// (Hairer, Nørsett & Wanner, Solving ODEs I, §II.6); order 3, local error O(h^4):
+/// y = (1 - theta) y0 + theta y1 + theta (theta - 1) d with
+/// d = (1 - 2 theta)(y1 - y0) + (theta - 1) h f0 + theta h f1; `f0(i)`, `f1(i)` give
+/// component i of the derivatives.
 pub(super) fn hermite(
     theta: f64,
     h: f64,

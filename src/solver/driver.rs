@@ -416,7 +416,8 @@ impl<S: OdeSystem> Driver<S> {
                         self.stepping.insert(s)
                     }
                 };
-                self.h = s.interval(sys, t_next, y, opts, stats)?;
+                y.copy_from_slice(s.interval(sys, t_next, opts, stats)?);
+                self.h = s.h();
             }
             Method::FixedPoint => {
                 let sweeps = (t_next - t).round() as u64;

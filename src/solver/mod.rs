@@ -184,3 +184,5 @@ pub fn integrate<S: OdeSystem + ?Sized>(
 }
 #[cfg(test)]
 mod dense_tests;
+#[cfg(test)]
+mod stepped_tests;

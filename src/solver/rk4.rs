@@ -7,7 +7,7 @@
 //! b4 = -theta^2 / 2 + 2 theta^3 / 3 (b_i(1) are the weights 1/6, 1/3, 1/3, 1/6).
 
 use super::options::check_step;
-use super::stepped::{Memory, StepPoint, Stepper, Taken, restore};
+use super::stepped::{Ctx, Memory, StepPoint, Stepper, Taken, restore};
 use super::{OdeSystem, SolverOptions, SolverStats};
 use crate::error::Result;
 
@@ -41,19 +41,9 @@ impl Rk4Work {
 }
 
 impl<S: OdeSystem> Stepper<S> for Rk4Work {
-    /// One classical RK4 step of the grid's h (`h` and `attempts` unused: no error
-    /// control); the last step of the grid ends at t_end exactly.
-    fn step(
-        &mut self,
-        sys: &S,
-        t: f64,
-        y: &mut [f64],
-        _h: f64,
-        t_end: f64,
-        _attempts: &mut u32,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> Result<Taken> {
+    /// One classical RK4 step of the grid's h (`h` unused: no error control); the
+    /// last step of the grid ends at t_end exactly.
+    fn step(&mut self, sys: &S, t: f64, y: &mut [f64], _h: f64, cx: &mut Ctx) -> Result<Taken> {
         let h = self.h;
         let [k1, k2, k3, k4] = &mut self.k;
         let tmp = &mut self.tmp;
@@ -68,15 +58,15 @@ impl<S: OdeSystem> Stepper<S> for Rk4Work {
         for i in 0..y.len() {
             y[i] += h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i]);
         }
-        stats.rhs_evals += 4;
-        stats.accepted_steps += 1;
+        cx.stats.rhs_evals += 4;
+        cx.stats.accepted_steps += 1;
         self.taken += 1.0;
         let t_new = if self.taken >= self.n_steps {
-            t_end
+            cx.t_end
         } else {
             self.t0 + self.taken * h
         };
-        check_step(sys, t_new, y, opts)?;
+        check_step(sys, t_new, y, cx.opts)?;
         Ok(Taken {
             t: t_new,
             h,

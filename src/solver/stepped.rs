@@ -12,6 +12,16 @@ use super::rosenbrock::Rosenbrock;
 use super::{Method, OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 
+/// What a [`Stepper`]'s step needs besides the state: the end of the run, the
+/// options, the counters, and the attempts made in the current output interval
+/// (limited by `max_steps`).
+pub(super) struct Ctx<'a> {
+    pub t_end: f64,
+    pub attempts: u32,
+    pub opts: &'a SolverOptions,
+    pub stats: &'a mut SolverStats,
+}
+
 /// One accepted step of a [`Stepper`].
 pub(super) struct Taken {
     /// Its end time (t_end exactly for the last step).
@@ -26,20 +36,8 @@ pub(super) struct Taken {
 /// dense output of its last accepted step.
 pub(super) trait Stepper<Sys: ?Sized> {
     /// One accepted step from (t, y), tried with h first (0: estimate it), ending at
-    /// t_end when it would reach it; writes the new state into y. `attempts` counts
-    /// the attempts of the current output interval (`max_steps`).
-    #[allow(clippy::too_many_arguments)]
-    fn step(
-        &mut self,
-        sys: &Sys,
-        t: f64,
-        y: &mut [f64],
-        h: f64,
-        t_end: f64,
-        attempts: &mut u32,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> Result<Taken>;
+    /// `cx.t_end` when it would reach it; writes the new state into y.
+    fn step(&mut self, sys: &Sys, t: f64, y: &mut [f64], h: f64, cx: &mut Ctx) -> Result<Taken>;
     /// Prepares the dense output of the last step (t_old, t_old + h) ending at y.
     fn prepare_dense(&mut self, sys: &Sys, t_old: f64, h: f64, y: &[f64], stats: &mut SolverStats);
     /// The prepared dense output at t_old + theta h into `out`.
@@ -97,6 +95,8 @@ pub(super) struct Stepped<M> {
     h_last: f64,
     h: f64,
     dense: bool,
+    /// The state at the last output time.
+    out: Vec<f64>,
 }
 
 /// An output this close to a step end (relative to the step) is the step end: RK4's
@@ -113,11 +113,18 @@ impl<M> Stepped<M> {
             h_last: 0.0,
             h,
             dense: false,
+            out: y.to_vec(),
         }
     }
 
     /// Continues after the step saved in `p` (a state of n components).
-    fn resume<Sys: ?Sized>(m: M, sys: &Sys, p: &StepPoint, n: usize, o: &SolverOptions) -> Result<Self>
+    fn resume<Sys: ?Sized>(
+        m: M,
+        sys: &Sys,
+        p: &StepPoint,
+        n: usize,
+        o: &SolverOptions,
+    ) -> Result<Self>
     where
         M: Stepper<Sys>,
     {
@@ -151,30 +158,34 @@ impl<M> Stepped<M> {
         })
     }
 
-    /// Steps until the last step ends at or past t_next, then writes the state at
-    /// t_next into `out`.
+    /// Steps until the last step ends at or past t_next; returns the state at t_next.
     fn interval<Sys: ?Sized>(
         &mut self,
         sys: &Sys,
         t_next: f64,
-        out: &mut [f64],
         opts: &SolverOptions,
         stats: &mut SolverStats,
-    ) -> Result<()>
+    ) -> Result<&[f64]>
     where
         M: Stepper<Sys>,
     {
-        let mut attempts = 0;
+        let mut cx = Ctx {
+            t_end: opts.t_end,
+            attempts: 0,
+            opts,
+            stats,
+        };
         while self.t < t_next {
             let (t, h) = (self.t, self.h);
-            let s = self
-                .m
-                .step(sys, t, &mut self.y, h, opts.t_end, &mut attempts, opts, stats)?;
+            let s = self.m.step(sys, t, &mut self.y, h, &mut cx)?;
             (self.t_old, self.h_last, self.t, self.h) = (t, s.h, s.t, s.h_next);
             self.dense = false;
         }
+        let stats = cx.stats;
         let (t_old, t_step, h) = (self.t_old, self.t, self.h_last);
-        let Stepped { m, y, dense, .. } = self;
+        let Stepped {
+            m, y, dense, out, ..
+        } = self;
         dense_at(t_next, t_old, t_step, h, SNAP, y, out, |theta, o| {
             if !*dense {
                 m.prepare_dense(sys, t_old, h, y, stats);
@@ -182,14 +193,14 @@ impl<M> Stepped<M> {
             }
             m.interpolate(theta, h, y, o);
         });
-        Ok(())
+        Ok(out)
     }
 }
 
 /// A Rodas4, ROS2, IMEX or RK4 integration carried from output to output.
 pub(super) enum Stepping {
     Rk4(Stepped<Rk4Work>),
-    Rosenbrock(Stepped<Rosenbrock>),
+    Rosenbrock(Box<Stepped<Rosenbrock>>),
     Imex(Stepped<Imex>),
 }
 
@@ -225,10 +236,10 @@ impl Stepping {
             }
             Method::Rodas4 | Method::Ros2 => {
                 let m = Rosenbrock::new(opts.method, n);
-                Stepping::Rosenbrock(match point {
+                Stepping::Rosenbrock(Box::new(match point {
                     Some(p) => Stepped::resume(m, sys, p, n, opts)?,
                     None => Stepped::new(m, t, y, h),
-                })
+                }))
             }
             _ => {
                 let m = Rk4Work::new(n, t, opts.t_end, opts.step);
@@ -240,23 +251,30 @@ impl Stepping {
         })
     }
 
-    /// Integrates to t_next and writes the state there into `y`; returns the step
-    /// size carried on.
+    /// Integrates to t_next; returns the state there.
     pub(super) fn interval<S: OdeSystem>(
         &mut self,
         sys: &S,
         t_next: f64,
-        y: &mut [f64],
         opts: &SolverOptions,
         stats: &mut SolverStats,
-    ) -> Result<f64> {
+    ) -> Result<&[f64]> {
         match self {
-            Stepping::Rk4(c) => c.interval(sys, t_next, y, opts, stats).map(|_| c.h),
-            Stepping::Rosenbrock(c) => c.interval(sys, t_next, y, opts, stats).map(|_| c.h),
+            Stepping::Rk4(c) => c.interval(sys, t_next, opts, stats),
+            Stepping::Rosenbrock(c) => c.interval(sys, t_next, opts, stats),
             Stepping::Imex(c) => {
                 let split = sys.as_split().ok_or_else(|| no_split(t_next))?;
-                c.interval(split, t_next, y, opts, stats).map(|_| c.h)
+                c.interval(split, t_next, opts, stats)
             }
+        }
+    }
+
+    /// The step size carried on.
+    pub(super) fn h(&self) -> f64 {
+        match self {
+            Stepping::Rk4(c) => c.h,
+            Stepping::Rosenbrock(c) => c.h,
+            Stepping::Imex(c) => c.h,
         }
     }
 
@@ -269,4 +287,3 @@ impl Stepping {
         }
     }
 }
-

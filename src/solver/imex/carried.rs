@@ -12,24 +12,15 @@
 //! (f(y0) for the first step).
 
 use super::super::carry::hermite;
-use super::super::stepped::{Memory, StepPoint, Stepper, Taken, restore};
+use super::super::stepped::{Ctx, Memory, StepPoint, Stepper, Taken, restore};
 use super::tableau::ERR_ORDER;
 use super::{Attempt, Imex};
 use crate::error::{Error, Result};
 use crate::solver::{SolverOptions, SolverStats, SplitSystem, check_bound, poll};
 
 impl<Y: SplitSystem + ?Sized> Stepper<Y> for Imex {
-    fn step(
-        &mut self,
-        sys: &Y,
-        t: f64,
-        y: &mut [f64],
-        h: f64,
-        t_end: f64,
-        attempts: &mut u32,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> Result<Taken> {
+    fn step(&mut self, sys: &Y, t: f64, y: &mut [f64], h: f64, cx: &mut Ctx) -> Result<Taken> {
+        let (t_end, opts, stats) = (cx.t_end, cx.opts, &mut *cx.stats);
         self.first_stage(sys, t, y, stats);
         let mut h = if h <= 0.0 {
             self.initial_step(sys, t, y, opts, stats)
@@ -38,14 +29,14 @@ impl<Y: SplitSystem + ?Sized> Stepper<Y> for Imex {
         };
         let mut rejected = false;
         loop {
-            if *attempts >= opts.max_steps {
+            if cx.attempts >= opts.max_steps {
                 return Err(Error::SolverFailed {
                     time: t,
                     reason: format!("more than {} steps in one output interval", opts.max_steps),
                     hint: "raise solver.max_steps or loosen solver.rtol".into(),
                 });
             }
-            *attempts += 1;
+            cx.attempts += 1;
             let remaining = t_end - t;
             let landing = h >= remaining - 1e-12 * remaining.abs();
             let h_step = if landing { remaining } else { h };

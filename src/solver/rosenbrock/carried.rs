@@ -2,24 +2,15 @@
 //! output of the last one from its stages (Rodas4's own, ROS2's [`ros2_weights`]).
 
 use super::super::options::check_step;
-use super::super::stepped::{Memory, StepPoint, Stepper, Taken, restore};
+use super::super::stepped::{Ctx, Memory, StepPoint, Stepper, Taken, restore};
 use super::{Rosenbrock, ros2_weights, too_many};
 use crate::error::Result;
 use crate::solver::{OdeSystem, SolverOptions, SolverStats};
 
 impl<S: OdeSystem> Stepper<S> for Rosenbrock {
-    fn step(
-        &mut self,
-        sys: &S,
-        t: f64,
-        y: &mut [f64],
-        h: f64,
-        t_end: f64,
-        attempts: &mut u32,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> Result<Taken> {
-        too_many(*attempts, t, opts)?;
+    fn step(&mut self, sys: &S, t: f64, y: &mut [f64], h: f64, cx: &mut Ctx) -> Result<Taken> {
+        let (opts, stats) = (cx.opts, &mut *cx.stats);
+        too_many(cx.attempts, t, opts)?;
         sys.rhs(t, y, &mut self.f0);
         stats.rhs_evals += 1;
         let mut h = h;
@@ -35,7 +26,7 @@ impl<S: OdeSystem> Stepper<S> for Rosenbrock {
             _ => self.refresh(sys, t, y, h, opts, stats),
         }
         let (t_new, h_step, h_next, tries) =
-            self.accept_step(sys, t, t_end, y, h, attempts, opts, stats)?;
+            self.accept_step(sys, t, cx.t_end, y, h, &mut cx.attempts, opts, stats)?;
         self.smooth = tries == 1;
         check_step(sys, t_new, y, opts)?;
         Ok(Taken {

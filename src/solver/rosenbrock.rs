@@ -421,12 +421,12 @@ impl Rosenbrock {
 /// ROS2's continuous extension y(t_old + theta h) = y_old + (b1 u1 + b2 u2) / gamma
 /// with b2 = theta (theta / 2 - gamma) / (1 - 2 gamma), b1 = theta + b2 (b(1) =
 /// (3/2, 1/2), the step's weights). Derived here from the order conditions: with
-/// k_i = u_i / (gamma h) and J exact, k1 = f + gamma h J f + O(h^2), k2 = -f
-/// + (1 - 3 gamma) h J f + O(h^2), so y(theta) - y(t_old + theta h) = O(h^3) asks
+/// k_i = u_i / (gamma h) and J exact, k1 = f + gamma h J f + O(h^2) and
+/// k2 = (1 - 3 gamma) h J f - f + O(h^2), so an O(h^3) local error asks
 /// b1 - b2 = theta and gamma b1 + (1 - 3 gamma) b2 = theta^2 / 2. A Jacobian a few
 /// steps old (J + O(h)) keeps the order; the stages' filtering keeps fast modes
-/// bounded (a cubic Hermite interpolant with f(y_new) did not: on Kaps, eps = 1e-10,
-/// its outputs were 172 times the harness bound).
+/// bounded (a cubic Hermite interpolant with f(y_new) did not: on Kaps with
+/// eps = 1e-10 its outputs were 172 times the harness bound).
 pub(super) fn ros2_weights(theta: f64, gamma: f64) -> [f64; 2] {
     let b2 = theta * (0.5 * theta - gamma) / (1.0 - 2.0 * gamma);
     [theta + b2, b2]
