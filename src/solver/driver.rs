@@ -1,5 +1,5 @@
 //! The one driver of every method: it holds the state at the current output time
-//! and advances it, one output interval at a time, to the next. [`super::integrate`]
+//! and advances it to the next (the methods carry their steps across). [`super::integrate`]
 //! loops over it; the run executor steps it output by output.
 
 use super::carry::CarryPoint;
