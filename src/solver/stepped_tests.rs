@@ -12,9 +12,9 @@ use super::{Method, OdeSystem, SolverOptions, SolverStats, SplitSystem};
 use nalgebra::DMatrix;
 
 /// A fast component slaved to a slow one, stiff for lambda << -1 (after Kaps'
-/// problem, with a time-dependent slow part): y1' = lambda (y1 - y2^2)
-/// - 2 cos(t) y2^2, y2' = -cos(t) y2, with y = (e^{-2 sin t}, e^{-sin t}) for any
-/// lambda; y1 fast (implicit, affine with J_I = lambda), y2 slow.
+/// problem, with a time-dependent slow part): y2' = -cos(t) y2 and
+/// y1' = lambda (y1 - y2^2) - 2 cos(t) y2^2, with y = (e^{-2 sin t}, e^{-sin t}) for
+/// any lambda; y1 fast (implicit, affine with J_I = lambda), y2 slow.
 struct Slaved {
     lambda: f64,
 }
