@@ -2,7 +2,8 @@
 //! carried through (docs/numerics.md §2.6): Dopri5 and Dop853 against closed forms at
 //! EVERY output time, the step sequence independent of the output grid, the final
 //! value a step end (bit for bit that of a one-output run), and resume points inside
-//! a step. The harness models of tests/integrators.rs run on output grids as well
+//! a step (also of Rodas4, ROS2, IMEX and RK4, whose other checks are in
+//! tests/dense_carried.rs). The harness models of tests/integrators.rs run on output grids as well
 //! (every one of their outputs is now a dense output or a step end); the order of the
 //! dense outputs is checked by unit tests in src/solver/dense_tests.rs.
 //!
