@@ -2,7 +2,8 @@
 //! carried through (docs/numerics.md §2.6): Dopri5 and Dop853 against closed forms at
 //! EVERY output time, the step sequence independent of the output grid, the final
 //! value a step end (bit for bit that of a one-output run), and resume points inside
-//! a step. The harness models of tests/integrators.rs run on output grids as well
+//! a step (also of Rodas4, ROS2, IMEX and RK4, whose other checks are in
+//! tests/dense_carried.rs). The harness models of tests/integrators.rs run on output grids as well
 //! (every one of their outputs is now a dense output or a step end); the order of the
 //! dense outputs is checked by unit tests in src/solver/dense_tests.rs.
 //!
@@ -19,6 +20,9 @@
 //! restarted-and-cut output would not show here; a wrong dense coefficient gives
 //! errors >= 1e-4 (one-step errors of a low-order interpolant at these steps).
 
+mod common;
+
+use common::models::Class;
 use lmser::solver::{
     Driver, FnSystem, Method, OdeSystem, ResumePoint, SolverOptions, SolverStats, integrate,
 };
@@ -202,7 +206,9 @@ fn relax_to_ten_with_outputs_every_one() {
 }
 
 /// A resume point at an output inside a step (serialized as --resume does) continues
-/// with the same bits: the carried step is redone from its start.
+/// with the same bits: the carried step is redone from its start (Dopri5, Dop853)
+/// or restored (Rodas4, ROS2, IMEX, RK4: its start, stages, controller and Jacobian
+/// memory; on the closed-form models of tests/common/models.rs).
 #[test]
 fn resume_inside_a_step_gives_the_same_bits() {
     let rotation = FnSystem::new(2, |_: f64, y: &[f64], dy: &mut [f64]| {
@@ -214,20 +220,40 @@ fn resume_inside_a_step_gives_the_same_bits() {
         dy[0] = t.cos() * y[0]
     });
     for method in [Method::Dop853, Method::Dopri5] {
-        check_resume(&rotation, &[1.0, 0.0], method);
-        check_resume(&clocked, &[1.0], method);
+        let opts = options(method, 1e-8, 20.0, 200);
+        check_resume(&rotation, 0.0, &[1.0, 0.0], &opts);
+        check_resume(&clocked, 0.0, &[1.0], &opts);
+    }
+    for method in [Method::Rodas4, Method::Ros2, Method::Imex, Method::Rk4] {
+        for m in common::models::all() {
+            let stiff = m.spans.iter().all(|s| s.class != Class::NonStiff);
+            let split = m.sys.as_split().is_some();
+            if m.exact.is_none()
+                || (method == Method::Imex && !split)
+                || (method == Method::Rk4 && stiff)
+            {
+                continue;
+            }
+            let t_end = m.spans.iter().map(|s| s.t_end).fold(0.0, f64::max);
+            let opts = options(method, 1e-8, t_end, 200)
+                .output_dt((t_end - m.t0) / 200.0)
+                .step((t_end - m.t0) / 1000.0);
+            check_resume(&m.system(), m.t0, &m.y0, &opts);
+        }
     }
 }
 
-fn check_resume<S: OdeSystem>(sys: &S, y0: &[f64], method: Method) {
-    let opts = options(method, 1e-8, 20.0, 200);
-    let mut full = Driver::new(sys, 0.0, y0, &opts).unwrap();
+/// Runs `sys` from (t0, y0) whole and again resumed after every 7th output from a
+/// JSON round trip of its resume point: the same bits at every output, the same
+/// step and Jacobian counts.
+fn check_resume<S: OdeSystem>(sys: &S, t0: f64, y0: &[f64], opts: &SolverOptions) {
+    let method = opts.method;
+    let mut full = Driver::new(sys, t0, y0, opts).unwrap();
     let mut rows = vec![full.y().to_vec()];
     while full.advance().unwrap() {
         rows.push(full.y().to_vec());
     }
-    // Cut after every 7th output: continue from a JSON round trip of its point.
-    let mut d = Driver::new(sys, 0.0, y0, &opts).unwrap();
+    let mut d = Driver::new(sys, t0, y0, opts).unwrap();
     let mut resumed = vec![d.y().to_vec()];
     let mut k = 0;
     while d.advance().unwrap() {
@@ -236,8 +262,11 @@ fn check_resume<S: OdeSystem>(sys: &S, y0: &[f64], method: Method) {
         if k % 7 == 0 {
             let json = serde_json::to_string(&d.resume_point()).unwrap();
             let p: ResumePoint = serde_json::from_str(&json).unwrap();
-            assert!(p.carry.is_some(), "an explicit run carries its step");
-            d = Driver::resume(sys, &p, &opts).unwrap();
+            assert!(
+                p.carry.is_some() || p.step.is_some(),
+                "{method:?} carries its step"
+            );
+            d = Driver::resume(sys, &p, opts).unwrap();
         }
     }
     assert_eq!(rows.len(), resumed.len());
@@ -247,7 +276,8 @@ fn check_resume<S: OdeSystem>(sys: &S, y0: &[f64], method: Method) {
         .zip(resumed.iter().flatten())
         .all(|(a, b)| a.to_bits() == b.to_bits());
     assert!(same, "{method:?}: a resumed run differs");
-    assert_eq!(full.stats().accepted_steps, d.stats().accepted_steps);
+    let counts = |s: SolverStats| (s.accepted_steps, s.rejected_steps, s.jacobians);
+    assert_eq!(counts(full.stats()), counts(d.stats()), "{method:?}");
 }
 
 /// lmser's Dopri5 is now its own port (ode_solvers' method cannot be paused between

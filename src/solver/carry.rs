@@ -382,17 +382,60 @@ impl<P: Pair> Carried<P> {
         t: f64,
         out: &mut [f64],
     ) -> u32 {
-        if t == self.t || self.h_last == 0.0 {
-            out.copy_from_slice(&self.y);
-            return 0;
-        }
+        let (t_old, t_step, h) = (self.t_old, self.t, self.h_last);
+        let Carried { pair, y, dense, .. } = self;
         let mut evals = 0;
-        if !self.dense {
-            evals = self.pair.prepare_dense(f, self.t_old, self.h_last, &self.y);
-            self.dense = true;
-        }
-        self.pair.interpolate((t - self.t_old) / self.h_last, out);
+        dense_at(t, t_old, t_step, h, 0.0, y, out, |theta, out| {
+            if !*dense {
+                evals = pair.prepare_dense(f, t_old, h, y);
+                *dense = true;
+            }
+            pair.interpolate(theta, out);
+        });
         evals
+    }
+}
+
+/// The one output rule of every carried method: the state at an output time t of
+/// the last step [t_old, t_step] (size h, ending at `end`) into `out`. The step end
+/// itself when |t - t_step| <= snap |h| or before any step (h = 0), else
+/// `interpolate(theta, out)`, theta = (t - t_old) / h, the method's dense output.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn dense_at(
+    t: f64,
+    t_old: f64,
+    t_step: f64,
+    h: f64,
+    snap: f64,
+    end: &[f64],
+    out: &mut [f64],
+    interpolate: impl FnOnce(f64, &mut [f64]),
+) {
+    if (t - t_step).abs() <= snap * h.abs() || h == 0.0 {
+        out.copy_from_slice(end);
+    } else {
+        interpolate((t - t_old) / h, out);
+    }
+}
+
+/// The cubic Hermite interpolant of a step h from (y0, f0) to (y1, f1) at theta
+/// (Hairer, Nørsett & Wanner, Solving ODEs I, §II.6); order 3, local error O(h^4):
+/// y = (1 - theta) y0 + theta y1 + theta (theta - 1) d with
+/// d = (1 - 2 theta)(y1 - y0) + (theta - 1) h f0 + theta h f1; `f0(i)`, `f1(i)` give
+/// component i of the derivatives.
+pub(super) fn hermite(
+    theta: f64,
+    h: f64,
+    y0: &[f64],
+    y1: &[f64],
+    f0: impl Fn(usize) -> f64,
+    f1: impl Fn(usize) -> f64,
+    out: &mut [f64],
+) {
+    let (a, b) = (theta * (theta - 1.0), 1.0 - 2.0 * theta);
+    for (i, o) in out.iter_mut().enumerate() {
+        let d = y1[i] - y0[i];
+        *o = y0[i] + theta * d + a * (b * d + (theta - 1.0) * h * f0(i) + theta * h * f1(i));
     }
 }
 

@@ -1,13 +1,11 @@
 //! The one driver of every method: it holds the state at the current output time
-//! and advances it, one output interval at a time, to the next. [`super::integrate`]
+//! and advances it to the next (the methods carry their steps across). [`super::integrate`]
 //! loops over it; the run executor steps it output by output.
 
 use super::carry::CarryPoint;
 use super::explicit::Explicit;
-use super::imex::Imex;
 use super::options::{check_state, check_step};
-use super::rk4::Rk4Work;
-use super::rosenbrock::Rosenbrock;
+use super::stepped::{StepPoint, Stepping};
 use super::{Method, OdeSystem, SolverOptions};
 use crate::error::{Error, Result};
 
@@ -69,8 +67,7 @@ impl SolverStats {
 
 /// The driver's state just after an output: continuing from it with
 /// [`Driver::resume`] reproduces the uninterrupted run bit for bit (Dopri5 and Dop853
-/// carry their last step in `carry`; the other methods integrate every output
-/// interval from its start state and step size alone).
+/// carry their last step in `carry`, Rodas4, ROS2, IMEX and RK4 in `step`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResumePoint {
     /// Start time of the whole integration (output times are t0 + i output_dt).
@@ -90,6 +87,11 @@ pub struct ResumePoint {
     /// across outputs, which then restart the method at `t`).
     #[serde(default)]
     pub carry: Option<CarryPoint>,
+    /// The last step of a Rodas4, ROS2, IMEX or RK4 integration (None before the
+    /// first step, for the other methods, and in resume points written before these
+    /// were carried across outputs, which then restart the method at `t`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub step: Option<StepPoint>,
     /// Changes of method so far ([`Driver::set_stiff_fallback`]); a resumed driver
     /// continues with the last one's method.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -130,12 +132,11 @@ pub struct Driver<S: OdeSystem> {
     y: Vec<f64>,
     dy: Vec<f64>,
     stats: SolverStats,
-    rk4: Option<Rk4Work>,
-    implicit: Option<Rosenbrock>,
-    imex: Option<Imex>,
     explicit: Option<Explicit>,
-    /// The carried step of a resume point, until the explicit method starts from it.
+    stepping: Option<Stepping>,
+    /// The carried step of a resume point, until the method starts from it.
     carry: Option<CarryPoint>,
+    step: Option<StepPoint>,
     /// The method to continue with when an explicit one detects stiffness.
     fallback: Option<Method>,
     switches: Vec<MethodSwitch>,
@@ -152,6 +153,7 @@ impl<S: OdeSystem> Driver<S> {
             y: y0.to_vec(),
             stats: SolverStats::start(t0),
             carry: None,
+            step: None,
             switches: Vec::new(),
         };
         Self::at(sys, point, true, opts)
@@ -174,11 +176,10 @@ impl<S: OdeSystem> Driver<S> {
             y: Vec::new(),
             dy: vec![0.0; n],
             stats: p.stats,
-            rk4: None,
-            implicit: None,
-            imex: None,
             explicit: None,
+            stepping: None,
             carry: None,
+            step: None,
             fallback: None,
             switches: Vec::new(),
         };
@@ -229,9 +230,10 @@ impl<S: OdeSystem> Driver<S> {
         }
         (self.t0, self.t, self.index, self.h, self.y, self.stats) =
             (p.t0, p.t, p.index, p.h, p.y, p.stats);
-        (self.explicit, self.carry, self.imex) = (None, p.carry, None);
+        (self.explicit, self.carry) = (None, p.carry);
+        (self.stepping, self.step) = (None, p.step);
         if let Some(m) = p.switches.last().and_then(|s| method_named(&s.to)) {
-            (self.opts.method, self.implicit) = (m, None);
+            self.opts.method = m;
         }
         self.switches = p.switches;
         self.evaluate(count)
@@ -313,6 +315,10 @@ impl<S: OdeSystem> Driver<S> {
                 Some(e) => e.point(),
                 None => self.carry.clone(),
             },
+            step: match &self.stepping {
+                Some(s) => s.point(),
+                None => self.step.clone(),
+            },
             switches: self.switches.clone(),
         }
     }
@@ -352,7 +358,7 @@ impl<S: OdeSystem> Driver<S> {
                 p.t
             ),
         });
-        (p.carry, p.h) = (None, 0.0);
+        (p.carry, p.step, p.h) = (None, None, 0.0);
         self.jump(p, false)?;
         self.stats.accepted_steps = spent.accepted_steps;
         self.stats.rejected_steps = spent.rejected_steps;
@@ -401,24 +407,17 @@ impl<S: OdeSystem> Driver<S> {
                 e.interval(sys, t_next, y, opts, stats)?;
                 self.h = e.h();
             }
-            Method::Rk4 => {
-                let n = y.len();
-                let rk4 = self.rk4.get_or_insert_with(|| Rk4Work::new(n));
-                rk4.interval(sys, t, t_next, y, opts, stats)?;
-            }
-            Method::Rodas4 | Method::Ros2 => {
-                let n = y.len();
-                let rb = self
-                    .implicit
-                    .get_or_insert_with(|| Rosenbrock::new(opts.method, n));
-                self.h = rb.interval(sys, t, t_next, y, self.h, opts, stats)?;
-            }
-            Method::Imex => {
-                let split = sys.as_split().expect("checked when the driver started");
-                let im = self
-                    .imex
-                    .get_or_insert_with(|| Imex::new(split.dim(), split.n_fast()));
-                self.h = im.interval(split, t, t_next, y, self.h, opts, stats)?;
+            Method::Rk4 | Method::Rodas4 | Method::Ros2 | Method::Imex => {
+                let s = match &mut self.stepping {
+                    Some(s) => s,
+                    None => {
+                        let point = self.step.take();
+                        let s = Stepping::new(sys, t, y, self.h, point.as_ref(), opts)?;
+                        self.stepping.insert(s)
+                    }
+                };
+                y.copy_from_slice(s.interval(sys, t_next, opts, stats)?);
+                self.h = s.h();
             }
             Method::FixedPoint => {
                 let sweeps = (t_next - t).round() as u64;

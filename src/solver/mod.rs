@@ -1,7 +1,7 @@
 //! Integration, separate from the mathematics: a right-hand side over a flat state
 //! ([`OdeSystem`], or a closure in [`FnSystem`]), one [`Driver`] that runs any
-//! [`Method`] one output interval at a time, and [`integrate`], which hands the state
-//! at every output time to a closure.
+//! [`Method`] from output time to output time, and [`integrate`], which hands the
+//! state at every output time to a closure.
 //!
 //! ```
 //! use lmser::solver::{FnSystem, Method, SolverOptions, integrate};
@@ -19,18 +19,21 @@
 //! # Ok::<(), lmser::Error>(())
 //! ```
 //!
-//! The explicit adaptive methods are allocation-free ports of ode_solvers' Dopri5
-//! and Dop853 (the latter bit for bit, docs/numerics.md §2.4), carried through the
-//! output times: a step is never cut for an output, an output inside a step is the
-//! method's own dense output (order 4 and 7; Hairer, Nørsett & Wanner, Solving ODEs
-//! I, §II.6), and only the last step is cut, so the value at t_end is a step end
-//! (ode_solvers' dense output is wrong at x_end, docs/numerics.md §2.1, §2.6). The
+//! Every method but the fixed-point sweep is carried through the output times: a
+//! step is never cut for an output, only the last one at t_end (so the value at t_end
+//! is a step end; ode_solvers' dense output is wrong at x_end, docs/numerics.md §2.1),
+//! and an output inside a step is the method's dense output (docs/numerics.md §2.6).
+//! The explicit adaptive methods are allocation-free ports of ode_solvers' Dopri5 and
+//! Dop853 (the latter bit for bit, docs/numerics.md §2.4) with their own dense
+//! outputs of order 4 and 7 (Hairer, Nørsett & Wanner, Solving ODEs I, §II.6). The
 //! stiff ones are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them
 //! with a fixed step for order checks), with the system's own Jacobian
-//! ([`OdeSystem::jacobian`]) or forward differences; they and RK4 are run one output
-//! interval at a time, the largest step accepted in an interval starting the next one.
-//! So is the IMEX additive Runge-Kutta method ([`Method::Imex`], ARK4(3)6L[2]SA) for a
-//! [`SplitSystem`]: the fast block (neurons) implicit, the slow one (weights) explicit.
+//! ([`OdeSystem::jacobian`]) or forward differences, and the IMEX additive
+//! Runge-Kutta method ([`Method::Imex`], ARK4(3)6L[2]SA) for a [`SplitSystem`]: the
+//! fast block (neurons) implicit, the slow one (weights) explicit. Their dense
+//! outputs come from the stages (Rodas4: rodas.f's, order 3; ROS2: order 2) or a
+//! cubic Hermite interpolant with the last stage's derivative (IMEX, order 3); RK4
+//! takes fixed steps over the whole run with its continuous extension of order 3.
 
 mod carry;
 mod dop853;
@@ -43,6 +46,7 @@ mod options;
 mod rk4;
 mod rosenbrock;
 mod split;
+mod stepped;
 
 pub use carry::CarryPoint;
 pub use driver::{Driver, MethodSwitch, ResumePoint, STIFFNESS_DETECTED, SolverStats, StopReason};
@@ -52,6 +56,7 @@ pub use options::{Method, SolverOptions, beyond, norm};
 pub(crate) use options::{check_bound, poll, raised};
 pub use rosenbrock::rosenbrock_fixed;
 pub use split::SplitSystem;
+pub use stepped::StepPoint;
 
 use crate::error::Result;
 use nalgebra::DMatrix;
@@ -182,3 +187,5 @@ pub fn integrate<S: OdeSystem + ?Sized>(
 }
 #[cfg(test)]
 mod dense_tests;
+#[cfg(test)]
+mod stepped_tests;

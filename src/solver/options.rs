@@ -60,7 +60,7 @@ pub struct SolverOptions {
     pub t_end: f64,
     /// Interval between output times.
     pub output_dt: f64,
-    /// Fixed step of RK4 (shrunk to divide each output interval evenly).
+    /// Fixed step of RK4 (shrunk to divide the run [t0, t_end] evenly).
     pub step: f64,
     /// Maximum number of steps per output interval (adaptive methods).
     pub max_steps: u32,

@@ -4,11 +4,16 @@
 //! ROS2 (Verwer et al. 1999, order 2(1)). Each step evaluates the Jacobian at its
 //! start (the system's own, or forward differences: dim right-hand sides, see
 //! [`super::jacobian`]), f_t for non-autonomous systems (one more), and one dense
-//! nalgebra LU (O(dim^3)); run by the driver of [`super`] one output interval at a
-//! time like every other method.
+//! nalgebra LU (O(dim^3)); carried across output times by [`super::stepped`] with a
+//! dense output from the stages u_i (no extra right-hand side; stiffly stable, as
+//! the stages are solved with (I / (h gamma) - J)): Rodas4's own, order 3 (Hairer's
+//! rodas.f, CONTRO; Hairer & Wanner, Solving ODEs II, §VI.4),
+//! y(t_old + theta h) = (1 - theta) y_old + theta (y_new + (1 - theta)(r2 + theta r3)),
+//! r_k = sum_i d_ki u_i; ROS2's of order 2 (its own order), see [`ros2_weights`].
+
+mod carried;
 
 use super::jacobian::Jacobian;
-use super::options::check_step;
 use super::{Method, OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
@@ -29,6 +34,9 @@ struct Tableau {
     e: Vec<f64>,
     /// The error estimate is O(h^q).
     q: f64,
+    /// Rodas4's dense-output rows d_2i, d_3i (rodas.f D21..D35); None: ROS2's
+    /// [`ros2_weights`].
+    dense: Option<[[f64; 5]; 2]>,
     /// How many accepted steps one Jacobian may serve while each was accepted at the
     /// first attempt and h stays within 20 % of the step it was evaluated for (1: a
     /// Jacobian at every step, as Hairer's RODAS). Measured on the stiff test set
@@ -88,6 +96,22 @@ impl Tableau {
                     m,
                     e: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
                     q: 4.0,
+                    dense: Some([
+                        [
+                            10.12623508344586,
+                            -7.487995877610167,
+                            -34.80091861555747,
+                            -7.992771707568823,
+                            1.025137723295662,
+                        ],
+                        [
+                            -0.6762803392801253,
+                            6.087714651680015,
+                            16.43084320892478,
+                            24.76722511418386,
+                            -6.594389125716872,
+                        ],
+                    ]),
                     jac_max_age: 1,
                 }
             }
@@ -104,6 +128,7 @@ impl Tableau {
                     m: vec![1.5 / g, 0.5 / g],
                     e: vec![0.5 / g, 0.5 / g],
                     q: 2.0,
+                    dense: None,
                     jac_max_age: 4,
                 }
             }
@@ -172,9 +197,17 @@ pub(super) struct Rosenbrock {
     jac_age: Option<u32>,
     /// The step size the Jacobian was evaluated for.
     jac_h: f64,
-    /// Length of the current output interval.
-    span: f64,
+    /// Where the Jacobian was evaluated (kept for resume points of ROS2, which reuses
+    /// it over steps).
+    t_jac: f64,
+    y_jac: Vec<f64>,
+    /// The last step was accepted at its first attempt.
+    smooth: bool,
+    /// f at the step start.
     f0: Vec<f64>,
+    /// The last step's start, and its dense-output rows r2, r3 (Rodas4).
+    y_old: Vec<f64>,
+    r: [Vec<f64>; 2],
     u: Vec<DVector<f64>>,
     b: DVector<f64>,
     arg: Vec<f64>,
@@ -193,9 +226,13 @@ impl Rosenbrock {
             n,
             jw: Jacobian::new(n),
             jac_age: None,
-            span: 0.0,
             jac_h: 0.0,
+            t_jac: 0.0,
+            y_jac: vec![0.0; n],
+            smooth: true,
             f0: vec![0.0; n],
+            y_old: vec![0.0; n],
+            r: [vec![0.0; n], vec![0.0; n]],
             u: (0..s).map(|_| DVector::zeros(n)).collect(),
             b: DVector::zeros(n),
             arg: vec![0.0; n],
@@ -218,6 +255,10 @@ impl Rosenbrock {
         self.jw.evaluate(sys, t, y, &self.f0, h, opts, stats);
         self.jac_age = Some(0);
         self.jac_h = h;
+        if self.tab.jac_max_age > 1 {
+            self.t_jac = t;
+            self.y_jac.copy_from_slice(y);
+        }
     }
 
     /// One step of size h from (t, y) with the prepared f0, J, f_t: writes y_new and
@@ -310,68 +351,29 @@ impl Rosenbrock {
         (100.0 * h0).min(h1)
     }
 
-    /// Integrates from t to t_next starting with step h (0 = estimate). Returns the
-    /// step size to continue with.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn interval<S: OdeSystem>(
-        &mut self,
-        sys: &S,
-        mut t: f64,
-        t_next: f64,
-        y: &mut [f64],
-        mut h: f64,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> Result<f64> {
-        self.span = t_next - t;
-        let mut steps = 0u32;
-        let mut smooth = true;
-        while t < t_next {
-            too_many(steps, t, opts)?;
-            sys.rhs(t, y, &mut self.f0);
-            stats.rhs_evals += 1;
-            if h <= 0.0 {
-                h = self.initial_step(sys, t, y, opts, stats);
-                self.jac_age = None;
-            }
-            match self.jac_age {
-                Some(age)
-                    if smooth
-                        && age < self.tab.jac_max_age
-                        && (h / self.jac_h - 1.0).abs() <= 0.2 => {}
-                _ => self.refresh(sys, t, y, h, opts, stats),
-            }
-            let (t_new, h_new, tries) = self.step(sys, t, t_next, y, h, &mut steps, opts, stats)?;
-            smooth = tries == 1;
-            (t, h) = (t_new, h_new);
-            check_step(sys, t, y, opts)?;
-        }
-        Ok(h)
-    }
-
-    /// One accepted step from (t, y) towards t_next, tried with h first and retried
+    /// One accepted step from (t, y) towards t_end, tried with h first and retried
     /// with smaller steps after rejections (a Jacobian older than this step is then
-    /// evaluated again at (t, y)). Writes y; returns the new t, the next step size and
-    /// the attempts it took.
+    /// evaluated again at (t, y)). Writes y; returns the new t, the step's size, the
+    /// next step size and the attempts it took.
     #[allow(clippy::too_many_arguments)]
-    fn step<S: OdeSystem>(
+    fn accept_step<S: OdeSystem>(
         &mut self,
         sys: &S,
         t: f64,
-        t_next: f64,
+        t_end: f64,
         y: &mut [f64],
         mut h: f64,
         steps: &mut u32,
         opts: &SolverOptions,
         stats: &mut SolverStats,
-    ) -> Result<(f64, f64, u32)> {
+    ) -> Result<(f64, f64, f64, u32)> {
         let q = self.tab.q;
         let mut tries = 0;
         loop {
             tries += 1;
             *steps += 1;
-            let remaining = t_next - t;
-            let landing = h >= remaining - 1e-12 * self.span.abs();
+            let remaining = t_end - t;
+            let landing = h >= remaining - 1e-12 * remaining.abs();
             let h_step = if landing { remaining } else { h };
             let err = self.attempt(sys, t, y, h_step, opts, stats);
             if err <= 1.0 {
@@ -383,18 +385,12 @@ impl Rosenbrock {
                 if tries > 1 {
                     fac = fac.min(1.0);
                 }
-                let h_new = h_step * fac;
-                // A step cut to land does not shrink the step carried on.
-                let h_next = if landing && tries == 1 {
-                    h_new.max(h)
-                } else {
-                    h_new
-                };
+                self.y_old.copy_from_slice(y);
                 y.copy_from_slice(&self.y_new);
                 stats.accepted_steps += 1;
                 self.jac_age = self.jac_age.map(|a| a + 1);
-                let t_new = if landing { t_next } else { t + h_step };
-                return Ok((t_new, h_next, tries));
+                let t_new = if landing { t_end } else { t + h_step };
+                return Ok((t_new, h_step, h_step * fac, tries));
             }
             stats.rejected_steps += 1;
             let fac = if err.is_finite() {
@@ -420,6 +416,20 @@ impl Rosenbrock {
             }
         }
     }
+}
+
+/// ROS2's continuous extension y(t_old + theta h) = y_old + (b1 u1 + b2 u2) / gamma
+/// with b2 = theta (theta / 2 - gamma) / (1 - 2 gamma), b1 = theta + b2 (b(1) =
+/// (3/2, 1/2), the step's weights). Derived here from the order conditions: with
+/// k_i = u_i / (gamma h) and J exact, k1 = f + gamma h J f + O(h^2) and
+/// k2 = (1 - 3 gamma) h J f - f + O(h^2), so an O(h^3) local error asks
+/// b1 - b2 = theta and gamma b1 + (1 - 3 gamma) b2 = theta^2 / 2. A Jacobian a few
+/// steps old (J + O(h)) keeps the order; the stages' filtering keeps fast modes
+/// bounded (a cubic Hermite interpolant with f(y_new) did not: on Kaps with
+/// eps = 1e-10 its outputs were 172 times the harness bound).
+pub(super) fn ros2_weights(theta: f64, gamma: f64) -> [f64; 2] {
+    let b2 = theta * (0.5 * theta - gamma) / (1.0 - 2.0 * gamma);
+    [theta + b2, b2]
 }
 
 /// Fails once an output interval took `opts.max_steps` attempts.

@@ -17,18 +17,20 @@
 //!
 //! Steps adapt with the scaled RMS norm of err (as [`super::rosenbrock`]) and the
 //! PI step-size factor 0.9 err^(-0.7/4) err_prev^(0.4/4) within [0.2, 5] (0.9
-//! err^(-1/4) within [0.2, 1] after a rejection); outputs are step ends (the last
-//! step of each output interval is cut to land on it, as the Rosenbrock methods do),
-//! the step size carried across. The first stage at a step start, f at y_n, is the
-//! previous step's f at its end and is reused (also after a rejection).
+//! err^(-1/4) within [0.2, 1] after a rejection). The first stage at a step start,
+//! f at y_n, is the previous step's f at its end and is reused (also after a
+//! rejection). Carried across output times by [`super::stepped`]: an output inside a
+//! step is a cubic Hermite interpolant of (y_n, f_n, y_{n+1}, f_{n+1}) (order 3, as
+//! ARKODE's default), f_{n+1} with the last stage's F^I_6 in the fast block
+//! ([`carried`]); no extra right-hand side.
 //!
 //! Cost: each counted right-hand side is one evaluation of f_E plus one of g (the
 //! fast block), together about one f; extra Newton iterations count one each.
 
+mod carried;
 mod tableau;
 
-use super::{SolverOptions, SolverStats, SplitSystem, check_bound, poll};
-use crate::error::{Error, Result};
+use super::{SolverOptions, SolverStats, SplitSystem};
 use tableau::{AE, AI, B, C, D, ERR_ORDER, GAMMA, S};
 
 /// Newton iterations per stage before the step is rejected (nonlinear g).
@@ -49,6 +51,12 @@ pub(super) struct Imex {
     fresh: bool,
     /// The error of the last accepted step (PI controller), 1e-4 at least.
     err_prev: f64,
+    /// The last step's start, and the derivatives at its ends for the dense output
+    /// ([`carried`]); `f_end` is known once a step was taken.
+    y_old: Vec<f64>,
+    f_start: Vec<f64>,
+    f_end: Vec<f64>,
+    has_end: bool,
 }
 
 /// Why a step attempt failed.
@@ -75,6 +83,10 @@ impl Imex {
             err: vec![0.0; n],
             fresh: false,
             err_prev: 1.0,
+            y_old: vec![0.0; n],
+            f_start: vec![0.0; n],
+            f_end: vec![0.0; n],
+            has_end: false,
         }
     }
 
@@ -236,100 +248,6 @@ impl Imex {
             (0.01 / d1.max(d2)).powf(1.0 / ERR_ORDER)
         };
         (100.0 * h0).min(h1)
-    }
-
-    /// Integrates from t to t_next starting with step h (0 = estimate); the state y
-    /// must be the one of the previous call's end (or a new [`Imex`]). Returns the
-    /// step size to continue with.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn interval<Y: SplitSystem + ?Sized>(
-        &mut self,
-        sys: &Y,
-        mut t: f64,
-        t_next: f64,
-        y: &mut [f64],
-        mut h: f64,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) -> Result<f64> {
-        let span = t_next - t;
-        let mut steps = 0u32;
-        self.first_stage(sys, t, y, stats);
-        if h <= 0.0 {
-            h = self.initial_step(sys, t, y, opts, stats);
-        }
-        let too_many = |t: f64| Error::SolverFailed {
-            time: t,
-            reason: format!("more than {} steps in one output interval", opts.max_steps),
-            hint: "raise solver.max_steps or loosen solver.rtol".into(),
-        };
-        while t < t_next {
-            let mut rejected = false;
-            loop {
-                if steps >= opts.max_steps {
-                    return Err(too_many(t));
-                }
-                steps += 1;
-                let remaining = t_next - t;
-                let landing = h >= remaining - 1e-12 * span.abs();
-                let h_step = if landing { remaining } else { h };
-                let attempt = self.attempt(sys, t, y, h_step, opts, stats);
-                if let Attempt::Error(err) = attempt
-                    && err <= 1.0
-                {
-                    // PI control (Gustafsson 1991; Hairer & Wanner, Solving ODEs II,
-                    // §IV.2): once the explicit part's stability bounds the step, the
-                    // plain err^(-1/4) rule alternates accepted and rejected steps.
-                    let mut fac = (0.9
-                        * err.max(1e-10).powf(-0.7 / ERR_ORDER)
-                        * self.err_prev.powf(0.4 / ERR_ORDER))
-                    .clamp(0.2, 5.0);
-                    self.err_prev = err.max(1e-4);
-                    if rejected {
-                        fac = fac.min(1.0);
-                    }
-                    let h_new = h_step * fac;
-                    h = if landing && !rejected {
-                        h_new.max(h)
-                    } else {
-                        h_new
-                    };
-                    y.copy_from_slice(&self.y_new);
-                    t = if landing { t_next } else { t + h_step };
-                    self.fresh = false;
-                    self.first_stage(sys, t, y, stats);
-                    stats.accepted_steps += 1;
-                    check_bound(
-                        t,
-                        y,
-                        opts.divergence_bound,
-                        |i| sys.state_name(i),
-                        || sys.divergence_hint(),
-                    )?;
-                    poll(&opts.interrupt, t)?;
-                    break;
-                }
-                stats.rejected_steps += 1;
-                rejected = true;
-                let fac = match attempt {
-                    Attempt::Error(err) if err.is_finite() => {
-                        (0.9 * err.powf(-1.0 / ERR_ORDER)).clamp(0.2, 1.0)
-                    }
-                    _ => 0.25,
-                };
-                h = h_step * fac;
-                if 0.1 * h.abs() <= t.abs() * f64::EPSILON {
-                    return Err(Error::SolverFailed {
-                        time: t,
-                        reason: "step size underflow".into(),
-                        hint: "the solution may blow up here; loosen solver.rtol/atol or \
-                               choose rodas4"
-                            .into(),
-                    });
-                }
-            }
-        }
-        Ok(h)
     }
 }
 
