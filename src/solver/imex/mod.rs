@@ -31,6 +31,7 @@ mod carried;
 mod tableau;
 
 use super::{SolverOptions, SolverStats, SplitSystem};
+use crate::simd::add_scaled;
 use tableau::{AE, AI, B, C, D, ERR_ORDER, GAMMA, S};
 
 /// Newton iterations per stage before the step is rejected (nonlinear g).
@@ -173,13 +174,8 @@ impl Imex {
         for i in 1..S {
             self.stage.copy_from_slice(y);
             for j in 0..i {
-                let (ae, ai) = (h * AE[i][j], h * AI[i][j]);
-                for (v, f) in self.stage.iter_mut().zip(&self.fe[j]) {
-                    *v += ae * f;
-                }
-                for (v, f) in self.stage[..nf].iter_mut().zip(&self.fi[j]) {
-                    *v += ai * f;
-                }
+                add_scaled(&mut self.stage, h * AE[i][j], &self.fe[j]);
+                add_scaled(&mut self.stage[..nf], h * AI[i][j], &self.fi[j]);
             }
             self.base.copy_from_slice(&self.stage[..nf]);
             let ti = t + C[i] * h;
@@ -193,16 +189,10 @@ impl Imex {
         self.err.fill(0.0);
         for i in 0..S {
             let (b, e) = (h * B[i], h * (B[i] - D[i]));
-            let iter = self.y_new.iter_mut().zip(self.err.iter_mut());
-            for ((yn, er), f) in iter.zip(&self.fe[i]) {
-                *yn += b * f;
-                *er += e * f;
-            }
-            let iter = self.y_new[..nf].iter_mut().zip(self.err[..nf].iter_mut());
-            for ((yn, er), f) in iter.zip(&self.fi[i]) {
-                *yn += b * f;
-                *er += e * f;
-            }
+            add_scaled(&mut self.y_new, b, &self.fe[i]);
+            add_scaled(&mut self.err, e, &self.fe[i]);
+            add_scaled(&mut self.y_new[..nf], b, &self.fi[i]);
+            add_scaled(&mut self.err[..nf], e, &self.fi[i]);
         }
         let e = crate::solver::options::error_norm(y, &self.y_new, &self.err, opts);
         if e.is_finite() && self.y_new.iter().all(|v| v.is_finite()) {
