@@ -331,3 +331,55 @@ fn dopri5_port_agrees_with_ode_solvers() {
         );
     }
 }
+
+/// Without a derivative at the outputs (`output_derivative(false)`, for probes that
+/// read none), every method takes the same steps and gives the same bits at every
+/// output, one right-hand side fewer per output, and the observer sees an empty
+/// dy/dt; with it, dy/dt is f(t, y) at the output.
+#[test]
+fn outputs_without_the_derivative_are_the_same_outputs() {
+    for method in [
+        Method::Dop853,
+        Method::Dopri5,
+        Method::Rodas4,
+        Method::Ros2,
+        Method::Rk4,
+    ] {
+        let p = &problems()[0];
+        let f = p.f;
+        let sys = FnSystem::new(p.dim, move |t: f64, y: &[f64], dy: &mut [f64]| f(t, y, dy));
+        let with = options(method, 1e-6, p.t_end, 50).step(p.t_end / 400.0);
+        let without = with.clone().output_derivative(false);
+        let mut seen = [Vec::new(), Vec::new()];
+        let mut stats = Vec::new();
+        for (k, opts) in [&with, &without].into_iter().enumerate() {
+            let (_, s) = integrate(&sys, 0.0, &p.y0, opts, |t, y, dy| {
+                if k == 0 {
+                    let mut f_at = vec![0.0; y.len()];
+                    sys.rhs(t, y, &mut f_at);
+                    assert_eq!(dy, &f_at[..], "{method:?}: dy/dt at t = {t}");
+                } else {
+                    assert!(dy.is_empty(), "{method:?}: dy/dt given at t = {t}");
+                }
+                seen[k].push((
+                    t.to_bits(),
+                    y.iter().map(|v| v.to_bits()).collect::<Vec<_>>(),
+                ));
+                Ok(())
+            })
+            .unwrap();
+            stats.push(s);
+        }
+        assert_eq!(seen[0], seen[1], "{method:?}");
+        assert_eq!(
+            stats[0].accepted_steps, stats[1].accepted_steps,
+            "{method:?}"
+        );
+        let outputs = seen[0].len() as u64;
+        assert_eq!(
+            stats[0].rhs_evals - stats[1].rhs_evals,
+            outputs,
+            "{method:?}"
+        );
+    }
+}

@@ -9,8 +9,14 @@ use crate::solver::{Driver, OdeSystem, ResumePoint, SolverOptions, SolverStats};
 pub trait Probe {
     /// Names of the metrics (after `t`).
     fn names(&self) -> Vec<String>;
-    /// Appends the metrics of (t, y, dy/dt) to `row`.
+    /// Appends the metrics of (t, y, dy/dt) to `row`; dy/dt is empty unless
+    /// [`Probe::needs_derivative`].
     fn values(&mut self, t: f64, y: &[f64], dy: &[f64], row: &mut Vec<f64>);
+    /// True when [`Probe::values`] reads dy/dt: the driver then evaluates the
+    /// right-hand side at every output (one evaluation each).
+    fn needs_derivative(&self) -> bool {
+        true
+    }
 }
 
 /// Integrates an [`OdeSystem`] output by output with the solver [`Driver`].
@@ -20,10 +26,11 @@ pub struct OdeStepper<S: OdeSystem, P: Probe> {
 }
 
 impl<S: OdeSystem, P: Probe> OdeStepper<S, P> {
-    /// Starts at (t0, y0) with `opts`.
+    /// Starts at (t0, y0) with `opts`; dy/dt at the outputs only if the probe reads it.
     pub fn new(sys: S, t0: f64, y0: &[f64], opts: &SolverOptions, probe: P) -> Result<Self> {
+        let opts = opts.clone().output_derivative(probe.needs_derivative());
         Ok(OdeStepper {
-            driver: Driver::new(sys, t0, y0, opts)?,
+            driver: Driver::new(sys, t0, y0, &opts)?,
             probe,
         })
     }
@@ -61,7 +68,8 @@ impl<S: OdeSystem, P: Probe> Stepper for OdeStepper<S, P> {
     fn metrics(&mut self, row: &mut Vec<f64>) {
         let d = &self.driver;
         row.push(d.t());
-        self.probe.values(d.t(), d.y(), d.dy(), row);
+        self.probe
+            .values(d.t(), d.y(), d.dy().unwrap_or_default(), row);
     }
 
     fn time(&self) -> f64 {

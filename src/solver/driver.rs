@@ -239,23 +239,32 @@ impl<S: OdeSystem> Driver<S> {
         self.evaluate(count)
     }
 
-    /// Checks the state at the output time and evaluates dy/dt there; counts the
-    /// output when `count`.
+    /// True when dy/dt is evaluated at the outputs ([`SolverOptions::output_derivative`],
+    /// or a steady-state test that reads it).
+    fn wants_dy(&self) -> bool {
+        self.opts.output_derivative || self.opts.steady_tol > 0.0
+    }
+
+    /// Checks the state at the output time and evaluates dy/dt there (when wanted);
+    /// counts the output when `count`.
     fn evaluate(&mut self, count: bool) -> Result<()> {
         let (sys, t) = (&self.sys, self.t);
         check_state(sys, t, &self.y, &self.opts)?;
-        sys.rhs(t, &self.y, &mut self.dy);
-        if count {
-            self.stats.rhs_evals += 1;
-        }
-        // dy/dt may be large (fast time constants); only a non-finite one is divergence.
-        if let Some(i) = self.dy.iter().position(|v| !v.is_finite()) {
-            return Err(Error::Diverged {
-                time: t,
-                quantity: format!("d{}/dt", sys.state_name(i)),
-                value: self.dy[i],
-                hint: sys.divergence_hint(),
-            });
+        if self.wants_dy() {
+            sys.rhs(t, &self.y, &mut self.dy);
+            if count {
+                self.stats.rhs_evals += 1;
+            }
+            // dy/dt may be large (fast time constants); only a non-finite one is
+            // divergence.
+            if let Some(i) = self.dy.iter().position(|v| !v.is_finite()) {
+                return Err(Error::Diverged {
+                    time: t,
+                    quantity: format!("d{}/dt", sys.state_name(i)),
+                    value: self.dy[i],
+                    hint: sys.divergence_hint(),
+                });
+            }
         }
         if count {
             self.stats.outputs += 1;
@@ -279,9 +288,10 @@ impl<S: OdeSystem> Driver<S> {
         &self.y
     }
 
-    /// dy/dt at the current output.
-    pub fn dy(&self) -> &[f64] {
-        &self.dy
+    /// dy/dt at the current output; None when the options ask for no derivative at
+    /// outputs ([`SolverOptions::output_derivative`]).
+    pub fn dy(&self) -> Option<&[f64]> {
+        self.wants_dy().then_some(&self.dy[..])
     }
 
     fn steady(&self) -> bool {

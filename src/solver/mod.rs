@@ -165,7 +165,8 @@ impl<S: OdeSystem + ?Sized> OdeSystem for &S {
 }
 
 /// Integrates `sys` from (t0, y0) to `opts.t_end`, calling `observe(t, y, dy/dt)` at
-/// t0, at every t0 + i output_dt and at the final time. Returns the final state and
+/// t0, at every t0 + i output_dt and at the final time (dy/dt empty when
+/// `opts.output_derivative` is off). Returns the final state and
 /// counters; fails with [`Error::Diverged`](crate::Error::Diverged),
 /// [`Error::SolverFailed`](crate::Error::SolverFailed),
 /// [`Error::Interrupted`](crate::Error::Interrupted), or the first error `observe`
@@ -179,9 +180,9 @@ pub fn integrate<S: OdeSystem + ?Sized>(
     mut observe: impl FnMut(f64, &[f64], &[f64]) -> Result<()>,
 ) -> Result<(Vec<f64>, SolverStats)> {
     let mut d = Driver::new(sys, t0, y0, opts)?;
-    observe(d.t(), d.y(), d.dy())?;
+    observe(d.t(), d.y(), d.dy().unwrap_or_default())?;
     while d.advance()? {
-        observe(d.t(), d.y(), d.dy())?;
+        observe(d.t(), d.y(), d.dy().unwrap_or_default())?;
     }
     Ok(d.finish())
 }

@@ -70,6 +70,9 @@ pub struct SolverOptions {
     pub divergence_bound: f64,
     /// Set from outside (e.g. by a signal handler) to stop at the next step.
     pub interrupt: Option<Arc<AtomicBool>>,
+    /// Evaluate dy/dt = f(t, y) at every output (one right-hand side each) for
+    /// [`Driver::dy`](super::Driver::dy); always done when `steady_tol > 0`.
+    pub output_derivative: bool,
 }
 
 impl SolverOptions {
@@ -86,6 +89,7 @@ impl SolverOptions {
             steady_tol: 0.0,
             divergence_bound: 1e8,
             interrupt: None,
+            output_derivative: true,
         }
     }
 }
@@ -131,6 +135,12 @@ impl SolverOptions {
     #[must_use]
     pub fn divergence_bound(mut self, bound: f64) -> Self {
         self.divergence_bound = bound;
+        self
+    }
+    /// Whether dy/dt is evaluated at every output (default true; see the field).
+    #[must_use]
+    pub fn output_derivative(mut self, on: bool) -> Self {
+        self.output_derivative = on;
         self
     }
     /// Polls `flag` after every step and stops with [`Error::Interrupted`] once raised.

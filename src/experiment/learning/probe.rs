@@ -209,8 +209,16 @@ impl Probe for WeightProbe<'_> {
         let mut w = std::mem::replace(&mut self.w, DMatrix::zeros(0, 0));
         w.as_mut_slice()
             .copy_from_slice(&y[self.offset..self.offset + n]);
-        self.values_of(&w, Some(&dy[self.offset..self.offset + n]), row);
+        let dy = dy.get(self.offset..self.offset + n);
+        self.values_of(&w, dy, row);
         self.w = w;
+    }
+
+    /// In the eigenbasis, grad_norm is ||dV/dt|| tau_w from the driver's dy/dt (the
+    /// run's own right-hand side: cheaper than a second flow); elsewhere the probe
+    /// forms the flow with J from one set of products and reads no dy/dt.
+    fn needs_derivative(&self) -> bool {
+        self.eigenbasis && !matches!(self.spec.rule, Rule::LmserTanh { .. })
     }
 }
 

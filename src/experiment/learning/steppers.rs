@@ -249,7 +249,11 @@ impl<P: Probe> Probe for Tail<P> {
         self.0.names()
     }
     fn values(&mut self, t: f64, y: &[f64], dy: &[f64], row: &mut Vec<f64>) {
-        self.0.values(t, &y[self.1..], &dy[self.1..], row);
+        self.0
+            .values(t, &y[self.1..], dy.get(self.1..).unwrap_or_default(), row);
+    }
+    fn needs_derivative(&self) -> bool {
+        self.0.needs_derivative()
     }
 }
 

@@ -179,6 +179,9 @@ impl Probe for AveragedProbe<'_> {
     fn values(&mut self, _t: f64, y: &[f64], _dy: &[f64], row: &mut Vec<f64>) {
         metric_values(self.spec, &unflatten(y, &self.spec.w0), row);
     }
+    fn needs_derivative(&self) -> bool {
+        false
+    }
 }
 
 /// Checkpoint state of a multilayer run.

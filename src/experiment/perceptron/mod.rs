@@ -129,7 +129,7 @@ impl Kind for Perceptron {
                 t: stats.t_final,
                 e: dynamics.energy(z),
                 e_printed: dynamics.printed_energy(z),
-                dz_norm: norm(d.dy()),
+                dz_norm: norm(d.dy().unwrap_or_default()),
                 z,
             };
             run.set("final", &last);
