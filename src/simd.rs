@@ -128,9 +128,46 @@ multiversion! {
     }
 }
 
+multiversion! {
+    /// True when some x_i is NaN or |x_i| > bound, i.e. !(|x_i| <= bound): a flag
+    /// or-ed over every value, with no early exit, so that the pass vectorises.
+    pub(crate) fn any_beyond(x: &[f64], bound: f64) -> bool {
+        let mut out = false;
+        for v in x {
+            out |= !(v.abs() <= bound);
+        }
+        out
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::scaled_error_squares;
+    use super::{any_beyond, scaled_error_squares};
+
+    /// Each kind of value at each position of lengths around the lane width: NaN,
+    /// +-inf and values just beyond the bound are found, the bound itself is not.
+    #[test]
+    fn any_beyond_finds_every_kind_anywhere() {
+        let bound = 1e8;
+        for n in [1, 7, 8, 9, 33] {
+            assert!(!any_beyond(&vec![bound; n], bound));
+            assert!(!any_beyond(&vec![-bound; n], bound));
+            for bad in [
+                f64::NAN,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                1.0000001e8,
+                -1.0000001e8,
+            ] {
+                for i in 0..n {
+                    let mut x = vec![0.5; n];
+                    x[i] = bad;
+                    assert!(any_beyond(&x, bound), "n = {n}, x[{i}] = {bad}");
+                }
+            }
+        }
+        assert!(!any_beyond(&[], bound));
+    }
 
     /// Against the plain left-to-right sum, on lengths around the lane width: the
     /// two orders of summation of n positive terms differ by at most n eps times the

@@ -196,6 +196,9 @@ pub fn check_bound(
     name: impl Fn(usize) -> String,
     hint: impl FnOnce() -> String,
 ) -> Result<()> {
+    if !out_of_bounds(values, bound) {
+        return Ok(());
+    }
     match values.iter().position(|&v| beyond(v, bound)) {
         None => Ok(()),
         Some(i) => Err(Error::Diverged {
@@ -207,8 +210,10 @@ pub fn check_bound(
     }
 }
 
+/// True when some value of `y` is NaN or beyond `bound` ([`beyond`]), in one
+/// vectorised pass without an early exit (`simd::any_beyond`).
 pub(super) fn out_of_bounds(y: &[f64], bound: f64) -> bool {
-    y.iter().any(|&v| beyond(v, bound))
+    crate::simd::any_beyond(y, bound)
 }
 
 /// Fails when the state is non-finite or beyond the bound.
