@@ -129,12 +129,12 @@ multiversion! {
 }
 
 multiversion! {
-    /// True when some x_i is NaN or |x_i| > bound, i.e. !(|x_i| <= bound): a flag
+    /// True when some x_i is NaN or |x_i| > bound: a flag
     /// or-ed over every value, with no early exit, so that the pass vectorises.
     pub(crate) fn any_beyond(x: &[f64], bound: f64) -> bool {
         let mut out = false;
         for v in x {
-            out |= !(v.abs() <= bound);
+            out |= v.is_nan() | (v.abs() > bound);
         }
         out
     }
