@@ -8,6 +8,7 @@ use super::imex::Imex;
 use super::options::{check_state, check_step};
 use super::rk4::Rk4Work;
 use super::rosenbrock::Rosenbrock;
+use super::stiff_lib::StiffLib;
 use super::{Method, OdeSystem, SolverOptions};
 use crate::error::{Error, Result};
 
@@ -133,6 +134,7 @@ pub struct Driver<S: OdeSystem> {
     rk4: Option<Rk4Work>,
     implicit: Option<Rosenbrock>,
     imex: Option<Imex>,
+    library: Option<StiffLib>,
     explicit: Option<Explicit>,
     /// The carried step of a resume point, until the explicit method starts from it.
     carry: Option<CarryPoint>,
@@ -163,6 +165,8 @@ impl<S: OdeSystem> Driver<S> {
     }
 
     fn at(sys: S, p: ResumePoint, count: bool, opts: &SolverOptions) -> Result<Self> {
+        // The Rosenbrock methods' and diffsol's LU read faer's global parallelism.
+        crate::linalg::sequential();
         let n = sys.dim();
         let mut d = Driver {
             sys,
@@ -177,6 +181,7 @@ impl<S: OdeSystem> Driver<S> {
             rk4: None,
             implicit: None,
             imex: None,
+            library: None,
             explicit: None,
             carry: None,
             fallback: None,
@@ -229,7 +234,7 @@ impl<S: OdeSystem> Driver<S> {
         }
         (self.t0, self.t, self.index, self.h, self.y, self.stats) =
             (p.t0, p.t, p.index, p.h, p.y, p.stats);
-        (self.explicit, self.carry, self.imex) = (None, p.carry, None);
+        (self.explicit, self.carry, self.imex, self.library) = (None, p.carry, None, None);
         if let Some(m) = p.switches.last().and_then(|s| method_named(&s.to)) {
             (self.opts.method, self.implicit) = (m, None);
         }
@@ -419,6 +424,10 @@ impl<S: OdeSystem> Driver<S> {
                     .imex
                     .get_or_insert_with(|| Imex::new(split.dim(), split.n_fast()));
                 self.h = im.interval(split, t, t_next, y, self.h, opts, stats)?;
+            }
+            Method::Bdf | Method::Esdirk34 => {
+                let lib = self.library.get_or_insert_with(StiffLib::default);
+                lib.interval(sys, t, t_next, y, opts, stats)?;
             }
             Method::FixedPoint => {
                 let sweeps = (t_next - t).round() as u64;

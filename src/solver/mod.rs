@@ -43,6 +43,7 @@ mod options;
 mod rk4;
 mod rosenbrock;
 mod split;
+mod stiff_lib;
 
 pub use carry::CarryPoint;
 pub use driver::{Driver, MethodSwitch, ResumePoint, STIFFNESS_DETECTED, SolverStats, StopReason};

@@ -25,6 +25,10 @@ pub enum Method {
     /// ARK4(3)6L[2]SA: adaptive IMEX additive Runge-Kutta, order 4(3), the fast block
     /// of a [`SplitSystem`](super::SplitSystem) implicit (L-stable), the rest explicit.
     Imex,
+    /// diffsol's BDF: variable order 1-5 (NDF form), Jacobian and LU reused over steps.
+    Bdf,
+    /// diffsol's ESDIRK3(4): 4 stages, order 3, L-stable.
+    Esdirk34,
 }
 
 impl Method {
@@ -43,6 +47,8 @@ impl Method {
             Method::Rodas4 => "rodas4",
             Method::Ros2 => "ros2",
             Method::Imex => "imex",
+            Method::Bdf => "bdf",
+            Method::Esdirk34 => "esdirk34",
         }
     }
 }
@@ -50,7 +56,8 @@ impl Method {
 /// Options of one integration.
 #[derive(Debug, Clone)]
 pub struct SolverOptions {
-    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, or the fixed-point sweep.
+    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, bdf, esdirk34, or the
+    /// fixed-point sweep.
     pub method: Method,
     /// Relative tolerance (adaptive methods).
     pub rtol: f64,
