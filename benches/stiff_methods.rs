@@ -64,7 +64,6 @@ fn main() {
                 ("rodas4", Method::Rodas4, 1.0),
                 ("bdf", Method::Bdf, 1.0),
                 ("bdf-tol/10", Method::Bdf, 10.0),
-                ("esdirk34", Method::Esdirk34, 1.0),
             ] {
                 println!(
                     "{:6} rtol {:e} {:10} {}",

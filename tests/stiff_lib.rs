@@ -1,4 +1,4 @@
-//! The driver's contracts for diffsol's BDF and ESDIRK34 (src/solver/stiff_lib.rs)
+//! The driver's contracts for diffsol's BDF (src/solver/stiff_lib.rs)
 //! beyond accuracy (tests/integrators.rs): failures are typed errors, not panics;
 //! divergence and interrupts go through the common checks; a resume point restarts
 //! the method and stays within the tolerance of the uninterrupted run; a system
@@ -9,7 +9,7 @@ use lmser::solver::{Driver, FnSystem, Method, SolverOptions, integrate};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-const METHODS: [Method; 2] = [Method::Bdf, Method::Esdirk34];
+const METHODS: [Method; 1] = [Method::Bdf];
 
 fn quiet(_: f64, _: &[f64], _: &[f64]) -> lmser::Result<()> {
     Ok(())

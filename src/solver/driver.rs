@@ -425,7 +425,7 @@ impl<S: OdeSystem> Driver<S> {
                     .get_or_insert_with(|| Imex::new(split.dim(), split.n_fast()));
                 self.h = im.interval(split, t, t_next, y, self.h, opts, stats)?;
             }
-            Method::Bdf | Method::Esdirk34 => {
+            Method::Bdf => {
                 let lib = self.library.get_or_insert_with(StiffLib::default);
                 lib.interval(sys, t, t_next, y, opts, stats)?;
             }

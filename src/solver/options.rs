@@ -27,8 +27,6 @@ pub enum Method {
     Imex,
     /// diffsol's BDF: variable order 1-5 (NDF form), Jacobian and LU reused over steps.
     Bdf,
-    /// diffsol's ESDIRK3(4): 4 stages, order 3, L-stable.
-    Esdirk34,
 }
 
 impl Method {
@@ -48,7 +46,6 @@ impl Method {
             Method::Ros2 => "ros2",
             Method::Imex => "imex",
             Method::Bdf => "bdf",
-            Method::Esdirk34 => "esdirk34",
         }
     }
 }
@@ -56,8 +53,8 @@ impl Method {
 /// Options of one integration.
 #[derive(Debug, Clone)]
 pub struct SolverOptions {
-    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, bdf, esdirk34, or the
-    /// fixed-point sweep.
+    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, bdf, or the fixed-point
+    /// sweep.
     pub method: Method,
     /// Relative tolerance (adaptive methods).
     pub rtol: f64,

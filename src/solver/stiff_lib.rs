@@ -1,35 +1,31 @@
-//! The stiff methods of the diffsol crate (0.18, github.com/martinjrobins/diffsol),
-//! dense faer LU, behind the driver's contracts:
-//! * [`Method::Bdf`]: variable-order (1-5), variable-step BDF in the NDF form of
-//!   Shampine & Reichelt (The MATLAB ODE suite, SIAM J. Sci. Comput. 18, 1997) as in
-//!   SciPy's `BDF`; the Newton iterations reuse the Jacobian and its LU over steps.
-//! * [`Method::Esdirk34`]: ESDIRK3(4), 4 stages, L-stable (Jørgensen, Kristensen &
-//!   Thomsen, arXiv:1803.01613, 2018).
+//! diffsol's BDF (the diffsol crate 0.18, github.com/martinjrobins/diffsol) behind
+//! the driver's contracts ([`Method::Bdf`](super::Method::Bdf)): variable order
+//! (1-5), variable step, in the NDF form of Shampine & Reichelt (The MATLAB ODE
+//! suite, SIAM J. Sci. Comput. 18, 1997) as in SciPy's `BDF`, dense faer LU; the
+//! Newton iterations reuse the Jacobian and its LU over many steps.
 //!
 //! diffsol's problem borrows the system, so it is built anew every output interval;
-//! the method's state (BDF: order, step and difference array; ESDIRK: the step) is
-//! carried from one interval to the next, at the cost of one Jacobian and LU per
-//! interval. BDF steps through the output times and reports them with its own
-//! interpolant (the difference array; exact at step ends), its last step cut at
-//! t_end. ESDIRK34's interpolant needs the previous step, which a new solver does not
-//! have, so its steps stop at every output time. A resume point restarts the method
-//! at its output (order 1, a new initial step), so a resumed run is not bit for bit
-//! the uninterrupted one.
+//! the BDF state (order, step, difference array) is carried from one interval to the
+//! next, at the cost of one Jacobian and LU per interval. BDF steps through the
+//! output times and reports them with its own interpolant (the difference array;
+//! exact at step ends), its last step cut at t_end. A resume point restarts the
+//! method at its output (order 1, a new initial step), so a resumed run is not bit
+//! for bit the uninterrupted one.
 //!
 //! Jacobian: diffsol forms df/dy from Jacobian-vector products; ours multiply by the
 //! system's own Jacobian ([`OdeSystem::jacobian`]) or by forward differences
 //! (src/solver/jacobian.rs), evaluated once per point (t, y) and reused for all n
 //! products there. Tolerances: the scalar rtol/atol of [`SolverOptions`], divided by
-//! a factor per method so that the error is within one digit of the tolerance, as
-//! for the other methods ([`BDF_TIGHTEN`], [`ESDIRK_TIGHTEN`]).
+//! [`BDF_TIGHTEN`] so that the error is within one digit of the tolerance, as for
+//! the other methods.
 
 use super::jacobian::Jacobian;
 use super::options::check_step;
-use super::{Method, OdeSystem, SolverOptions, SolverStats};
+use super::{OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 use diffsol::{
     BdfState, FaerLU, FaerMat, FaerVec, OdeBuilder, OdeEquations, OdeSolverMethod,
-    OdeSolverStopReason, RkState, Vector,
+    OdeSolverStopReason, Vector,
 };
 use std::cell::{Cell, RefCell};
 
@@ -38,9 +34,6 @@ use std::cell::{Cell, RefCell};
 /// was up to 17 times the scale (OREGO, rtol 1e-9; up to 4 on VDPOL, 1.5 on ROBER);
 /// ten times tighter it is within 6 everywhere (docs/numerics.md §5.7).
 const BDF_TIGHTEN: f64 = 10.0;
-/// ESDIRK34 (order 3) runs at rtol / 100: at / 10 seven runs of the test harness
-/// were beyond their bound (OREGO at 16 x 10 sc).
-const ESDIRK_TIGHTEN: f64 = 100.0;
 /// Newton's convergence test factor (diffsol's default 0.2): with 0.05 the
 /// iteration error stays below the local error (OREGO at rtol 1e-9: 24 -> 5 sc).
 const NEWTON_TOL: f64 = 0.05;
@@ -48,11 +41,10 @@ const NEWTON_TOL: f64 = 0.05;
 type V = FaerVec<f64>;
 type Lu = FaerLU<f64>;
 
-/// The method's state between output intervals (None before the first).
+/// The BDF state between output intervals (None before the first).
 #[derive(Default)]
 pub(super) struct StiffLib {
     bdf: Option<BdfState<V>>,
-    rk: Option<RkState<V>>,
 }
 
 /// The Jacobian at the last point asked for, and what it cost.
@@ -108,17 +100,16 @@ impl<'o> JacCache<'o> {
 }
 
 /// A diffsol error as [`Error::SolverFailed`].
-fn failed(method: Method, t: f64, what: &str, e: impl std::fmt::Display) -> Error {
+fn failed(t: f64, what: &str, e: impl std::fmt::Display) -> Error {
     Error::SolverFailed {
         time: t,
-        reason: format!("{} (diffsol) {what}: {e}", method.name()),
+        reason: format!("bdf (diffsol) {what}: {e}"),
         hint: "loosen solver.rtol/atol, or choose rodas4".into(),
     }
 }
 
 impl StiffLib {
-    /// Integrates `y` from t to t_next with `opts.method` (Bdf or Esdirk34).
-    #[allow(clippy::too_many_arguments)]
+    /// Integrates `y` from t to t_next with BDF.
     pub(super) fn interval<S: OdeSystem>(
         &mut self,
         sys: &S,
@@ -128,14 +119,11 @@ impl StiffLib {
         opts: &SolverOptions,
         stats: &mut SolverStats,
     ) -> Result<()> {
-        let (n, method) = (y.len(), opts.method);
+        let n = y.len();
         let rhs = Cell::new(0u64);
         let cache = RefCell::new(JacCache::new(n, opts));
         let y0 = y.to_vec();
-        let tighten = match method {
-            Method::Bdf => BDF_TIGHTEN,
-            _ => ESDIRK_TIGHTEN,
-        };
+        let tighten = BDF_TIGHTEN;
         let mut problem = OdeBuilder::<FaerMat<f64>>::new()
             .t0(t)
             .rtol(opts.rtol / tighten)
@@ -154,7 +142,7 @@ impl StiffLib {
                 n,
             )
             .build()
-            .map_err(|e| failed(method, t, "could not set up the problem", e))?;
+            .map_err(|e| failed(t, "could not set up the problem", e))?;
         problem.ode_options.nonlinear_solver_tolerance = NEWTON_TOL;
         // diffsol's default floor 1e-13 stops VDPOL's first steps (eps = 1e-6) at rtol
         // 1e-10; a step below 16 ulp of t is the underflow the other methods report.
@@ -165,38 +153,20 @@ impl StiffLib {
             opts,
             cache: &cache,
         };
-        let fresh = |e| failed(method, t, "could not start", e);
-        let counts = match method {
-            Method::Bdf => {
-                let mut s = match self.bdf.take() {
-                    Some(state) => problem.bdf_solver::<Lu>(state),
-                    None => problem.bdf::<Lu>(),
-                }
-                .map_err(fresh)?;
-                let r = run.steps(&mut s, opts.t_end, y);
-                let c = counts(&s);
-                self.bdf = Some(s.into_state());
-                r.map(|_| c)
-            }
-            _ => {
-                let mut s = match self.rk.take() {
-                    Some(state) => problem.esdirk34_solver::<Lu>(state),
-                    None => problem.esdirk34::<Lu>(),
-                }
-                .map_err(fresh)?;
-                let r = run.steps(&mut s, t_next, y);
-                let c = counts(&s);
-                self.rk = Some(s.into_state());
-                r.map(|_| c)
-            }
-        };
+        let mut s = match self.bdf.take() {
+            Some(state) => problem.bdf_solver::<Lu>(state),
+            None => problem.bdf::<Lu>(),
+        }
+        .map_err(|e| failed(t, "could not start", e))?;
+        let r = run.steps(&mut s, y);
+        let counts = counts(&s);
+        self.bdf = Some(s.into_state());
         let c = cache.borrow();
         stats.rhs_evals += rhs.get() + c.rhs;
         stats.jacobians += c.jacobians;
-        let (steps, rejected) = counts?;
-        stats.accepted_steps += steps;
-        stats.rejected_steps += rejected;
-        Ok(())
+        stats.accepted_steps += counts.0;
+        stats.rejected_steps += counts.1;
+        r
     }
 }
 
@@ -218,17 +188,17 @@ struct Run<'r, 'o, S> {
 }
 
 impl<S: OdeSystem> Run<'_, '_, S> {
-    /// Steps until the solver passes t_next (or reaches `stop`), checking every step
+    /// Steps until the solver passes t_next (or reaches t_end), checking every step
     /// end like the other methods; writes the state at t_next into `y`.
-    fn steps<'a, Eqn, M>(&self, s: &mut M, stop: f64, y: &mut [f64]) -> Result<()>
+    fn steps<'a, Eqn, M>(&self, s: &mut M, y: &mut [f64]) -> Result<()>
     where
         Eqn: OdeEquations<T = f64, V = V> + 'a,
         M: OdeSolverMethod<'a, Eqn>,
     {
-        let (opts, method) = (self.opts, self.opts.method);
+        let opts = self.opts;
         if s.state().t < self.t_next {
-            s.set_stop_time(stop)
-                .map_err(|e| failed(method, s.state().t, "stop time", e))?;
+            s.set_stop_time(opts.t_end)
+                .map_err(|e| failed(s.state().t, "stop time", e))?;
         }
         let mut taken = 0u32;
         while s.state().t < self.t_next {
@@ -242,7 +212,7 @@ impl<S: OdeSystem> Run<'_, '_, S> {
             self.cache.borrow_mut().h = s.state().h;
             let reason = s
                 .step()
-                .map_err(|e| failed(method, s.state().t, "step failed", e))?;
+                .map_err(|e| failed(s.state().t, "step failed", e))?;
             taken += 1;
             copy(s.state().y, y);
             check_step(self.sys, s.state().t, y, opts)?;
@@ -253,7 +223,7 @@ impl<S: OdeSystem> Run<'_, '_, S> {
         if s.state().t > self.t_next {
             let mut v = s.state().y.clone();
             s.interpolate_inplace(self.t_next, &mut v)
-                .map_err(|e| failed(method, self.t_next, "interpolation", e))?;
+                .map_err(|e| failed(self.t_next, "interpolation", e))?;
             copy(&v, y);
         } else {
             copy(s.state().y, y);
