@@ -229,7 +229,7 @@ impl<S: OdeSystem> Driver<S> {
             return Err(Error::SolverFailed {
                 time: p.t,
                 reason: "imex needs a fast/slow split, which this system does not have".into(),
-                hint: "choose rodas4 (stiff) or dopri5".into(),
+                hint: "choose bdf or rodas4 (stiff) or dopri5".into(),
             });
         }
         (self.t0, self.t, self.index, self.h, self.y, self.stats) =
@@ -323,7 +323,7 @@ impl<S: OdeSystem> Driver<S> {
     }
 
     /// When an explicit method (Dopri5, Dop853) stops with "stiffness detected",
-    /// continue from the last output with `method` (e.g. Rodas4) instead of failing,
+    /// continue from the last output with `method` (e.g. BDF) instead of failing,
     /// and record the switch ([`Driver::switches`]). The steps of the abandoned
     /// interval stay counted.
     pub fn set_stiff_fallback(&mut self, method: Method) {

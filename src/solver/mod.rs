@@ -29,6 +29,8 @@
 //! with a fixed step for order checks), with the system's own Jacobian
 //! ([`OdeSystem::jacobian`]) or forward differences; they and RK4 are run one output
 //! interval at a time, the largest step accepted in an interval starting the next one.
+//! [`Method::Bdf`] is diffsol's BDF (src/solver/stiff_lib.rs), carried through the
+//! output times with its own interpolant.
 //! So is the IMEX additive Runge-Kutta method ([`Method::Imex`], ARK4(3)6L[2]SA) for a
 //! [`SplitSystem`]: the fast block (neurons) implicit, the slow one (weights) explicit.
 
