@@ -210,9 +210,12 @@ impl<S: OdeSystem> Run<'_, '_, S> {
                 });
             }
             self.cache.borrow_mut().h = s.state().h;
-            let reason = s
-                .step()
-                .map_err(|e| failed(s.state().t, "step failed", e))?;
+            let t = s.state().t;
+            // A panic inside diffsol (an internal assertion) ends the run as a
+            // SolverFailed like its errors, not as a panic of lmser.
+            let reason = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| s.step()))
+                .map_err(|_| failed(t, "step failed", "diffsol panicked"))?
+                .map_err(|e| failed(t, "step failed", e))?;
             taken += 1;
             copy(s.state().y, y);
             check_step(self.sys, s.state().t, y, opts)?;
