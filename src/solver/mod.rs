@@ -46,6 +46,7 @@ mod rk4;
 mod rosenbrock;
 mod split;
 mod stiff_lib;
+mod stiff_lu;
 
 pub use carry::CarryPoint;
 pub use driver::{Driver, MethodSwitch, ResumePoint, STIFFNESS_DETECTED, SolverStats, StopReason};

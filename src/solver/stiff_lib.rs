@@ -1,8 +1,9 @@
 //! diffsol's BDF (the diffsol crate 0.18, github.com/martinjrobins/diffsol) behind
 //! the driver's contracts ([`Method::Bdf`](super::Method::Bdf)): variable order
 //! (1-5), variable step, in the NDF form of Shampine & Reichelt (The MATLAB ODE
-//! suite, SIAM J. Sci. Comput. 18, 1997) as in SciPy's `BDF`, dense faer LU; the
-//! Newton iterations reuse the Jacobian and its LU over many steps.
+//! suite, SIAM J. Sci. Comput. 18, 1997) as in SciPy's `BDF`; the Newton
+//! iterations reuse the Jacobian and its LU (partial pivoting, src/solver/stiff_lu.rs)
+//! over many steps.
 //!
 //! diffsol's problem borrows the system, so it is built anew every output interval;
 //! the BDF state (order, step, difference array) is carried from one interval to the
@@ -24,8 +25,8 @@ use super::options::check_step;
 use super::{OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 use diffsol::{
-    BdfState, FaerLU, FaerMat, FaerVec, OdeBuilder, OdeEquations, OdeSolverMethod,
-    OdeSolverStopReason, Vector,
+    BdfState, FaerMat, FaerVec, OdeBuilder, OdeEquations, OdeSolverMethod, OdeSolverStopReason,
+    Vector,
 };
 use std::cell::{Cell, RefCell};
 
@@ -39,7 +40,7 @@ const BDF_TIGHTEN: f64 = 10.0;
 const NEWTON_TOL: f64 = 0.05;
 
 type V = FaerVec<f64>;
-type Lu = FaerLU<f64>;
+type Lu = super::stiff_lu::PartialLu;
 
 /// The BDF state between output intervals (None before the first).
 #[derive(Default)]
