@@ -1,4 +1,4 @@
-//! Dense kernels on nalgebra storage computed by `faer` (single thread): matrix
+//! Dense kernels on nalgebra storage computed by `faer` (single thread, [`sequential`]): matrix
 //! products, the symmetric eigendecomposition and the QR factorisation. The crate's
 //! types stay nalgebra's; faer views the same column-major storage without copying.
 //! Measured on the 2-core development machine (docs/numerics.md §11): faer's GEMM
@@ -9,6 +9,13 @@
 use faer::linalg::matmul::matmul;
 use faer::{Accum, MatMut, MatRef, Par};
 use nalgebra::{DMatrix, DVector};
+
+/// Sets faer's global parallelism, which its decompositions (eigen, QR, SVD, LU) read,
+/// to one thread. diffsol turns on faer's `rayon` feature, whose default is all
+/// threads; lmser's results must not depend on the thread count.
+pub(crate) fn sequential() {
+    faer::set_global_parallelism(Par::Seq);
+}
 
 /// Whether an operand enters a product as it is or transposed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,6 +75,7 @@ pub(crate) fn product(a: &DMatrix<f64>, ta: Op, b: &DMatrix<f64>, tb: Op) -> DMa
 /// faer's QR iteration does not converge.
 pub(crate) fn symmetric_eigen(s: &DMatrix<f64>) -> (DVector<f64>, DMatrix<f64>) {
     let n = s.nrows();
+    sequential();
     match view(s, Op::N).self_adjoint_eigen(faer::Side::Lower) {
         Ok(e) => {
             let values = DVector::from_iterator(n, e.S().column_vector().iter().copied());
@@ -85,6 +93,7 @@ pub(crate) fn symmetric_eigen(s: &DMatrix<f64>) -> (DVector<f64>, DMatrix<f64>) 
 /// Q (n x n) and the diagonal of R of the QR factorisation of the square matrix `g`.
 pub(crate) fn qr_square(g: &DMatrix<f64>) -> (DMatrix<f64>, DVector<f64>) {
     let n = g.nrows();
+    sequential();
     let qr = view(g, Op::N).qr();
     let q = qr.compute_Q();
     let r = qr.R();
@@ -98,6 +107,7 @@ pub(crate) fn qr_square(g: &DMatrix<f64>) -> (DMatrix<f64>, DVector<f64>) {
 /// singular vectors (n0 x min(n0, n1), columns) and the singular values
 /// (nonincreasing). Falls back to nalgebra if faer's iteration does not converge.
 pub(crate) fn svd_of_transpose(w: &DMatrix<f64>) -> (DMatrix<f64>, DVector<f64>) {
+    sequential();
     match view(w, Op::T).thin_svd() {
         Ok(svd) => {
             let (u, s) = (svd.U(), svd.S().column_vector());

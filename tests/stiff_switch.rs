@@ -1,7 +1,8 @@
 //! The stiff fallback: an explicit method that stops with "stiffness detected"
-//! continues from the last output with Rodas4 ([`Driver::set_stiff_fallback`]), the
-//! switch is recorded (in the resume point and in summary.json's solver report),
-//! and a learning run whose method was chosen automatically uses it.
+//! continues from the last output with the fallback method (BDF for automatic
+//! choices, Rodas4 or BDF here; [`Driver::set_stiff_fallback`]), the switch is
+//! recorded (in the resume point and in summary.json's solver report), and a
+//! learning run whose method was chosen automatically uses it.
 
 use lmser::Error;
 use lmser::executor::Metrics;
@@ -35,10 +36,10 @@ fn options() -> SolverOptions {
 type Outputs = Vec<(f64, f64)>;
 
 /// Runs to the end; returns the driver and every output.
-fn run(fallback: bool) -> lmser::Result<(Driver<Stiffening>, Outputs)> {
+fn run(fallback: Option<Method>) -> lmser::Result<(Driver<Stiffening>, Outputs)> {
     let mut d = Driver::new(Stiffening, 0.0, &[1.0], &options())?;
-    if fallback {
-        d.set_stiff_fallback(Method::Rodas4);
+    if let Some(m) = fallback {
+        d.set_stiff_fallback(m);
     }
     let mut seen = vec![(d.t(), d.y()[0])];
     while d.advance()? {
@@ -48,12 +49,13 @@ fn run(fallback: bool) -> lmser::Result<(Driver<Stiffening>, Outputs)> {
 }
 
 /// Without a fallback Dopri5 stops with "stiffness detected" (the failure the
-/// fallback is for); with it the run reaches t = 6 through Rodas4, every output
-/// within the harness's bound 100 (rtol |y| + atol) of cos t (tests/integrators.rs
-/// module docs), and the switch names both methods and an output time.
+/// fallback is for); with it (Rodas4 or BDF) the run reaches t = 6 through the
+/// fallback, every output within the harness's bound 100 (rtol |y| + atol) of cos t
+/// (tests/integrators.rs module docs), and the switch names both methods and an
+/// output time.
 #[test]
-fn dopri5_switches_to_rodas4_when_the_system_becomes_stiff() {
-    match run(false) {
+fn dopri5_switches_to_the_fallback_when_the_system_becomes_stiff() {
+    match run(None) {
         Err(Error::SolverFailed { reason, time, .. }) => {
             assert_eq!(reason, STIFFNESS_DETECTED);
             assert!(time > 1.0 && time < 6.0, "stopped at {time}");
@@ -63,38 +65,43 @@ fn dopri5_switches_to_rodas4_when_the_system_becomes_stiff() {
             other.map(|r| r.1)
         ),
     }
-    let (d, seen) = run(true).expect("the fallback finishes");
-    assert_eq!(seen.len(), 7, "outputs at 0, 1, ..., 6");
-    for (t, y) in &seen {
-        let bound = 100.0 * (1e-8 * t.cos().abs() + 1e-10);
+    for to in [Method::Rodas4, Method::Bdf] {
+        let (d, seen) = run(Some(to)).expect("the fallback finishes");
+        assert_eq!(seen.len(), 7, "outputs at 0, 1, ..., 6");
+        for (t, y) in &seen {
+            let bound = 100.0 * (1e-8 * t.cos().abs() + 1e-10);
+            assert!(
+                (y - t.cos()).abs() <= bound,
+                "{to:?}: y({t}) = {y}, cos t = {}",
+                t.cos()
+            );
+        }
+        let s = d.switches();
+        assert_eq!(s.len(), 1, "{s:?}");
+        assert_eq!(
+            (s[0].from.as_str(), s[0].to.as_str()),
+            ("dopri5", to.name())
+        );
         assert!(
-            (y - t.cos()).abs() <= bound,
-            "y({t}) = {y}, cos t = {}",
-            t.cos()
+            s[0].t.fract() == 0.0 && s[0].t >= 1.0,
+            "switched at {}",
+            s[0].t
+        );
+        assert!(s[0].reason.contains("stiffness"), "{}", s[0].reason);
+        assert_eq!(d.method(), to);
+        let stats = d.stats();
+        assert!(
+            stats.jacobians > 0 && stats.accepted_steps > 1000,
+            "{stats:?}"
         );
     }
-    let s = d.switches();
-    assert_eq!(s.len(), 1, "{s:?}");
-    assert_eq!((s[0].from.as_str(), s[0].to.as_str()), ("dopri5", "rodas4"));
-    assert!(
-        s[0].t.fract() == 0.0 && s[0].t >= 1.0,
-        "switched at {}",
-        s[0].t
-    );
-    assert!(s[0].reason.contains("stiffness"), "{}", s[0].reason);
-    assert_eq!(d.method(), Method::Rodas4);
-    let stats = d.stats();
-    assert!(
-        stats.jacobians > 0 && stats.accepted_steps > 1000,
-        "{stats:?}"
-    );
 }
 
 /// A resume point taken after the switch continues with Rodas4, bit for bit as the
 /// uninterrupted run.
 #[test]
 fn a_resumed_run_keeps_the_switched_method() {
-    let (whole, seen) = run(true).unwrap();
+    let (whole, seen) = run(Some(Method::Rodas4)).unwrap();
     let switched_at = whole.switches()[0].t;
     let mut d = Driver::new(Stiffening, 0.0, &[1.0], &options()).unwrap();
     d.set_stiff_fallback(Method::Rodas4);
@@ -117,7 +124,7 @@ fn a_resumed_run_keeps_the_switched_method() {
 /// below the ratio of 100 from which IMEX is chosen, so the automatic choice is
 /// Dopri5: with outputs every 5000 tau each output interval takes over 1000
 /// stability-limited steps, Dopri5 detects stiffness, and the run finishes with
-/// Rodas4; summary.json's report records the switch. The same run with
+/// BDF; summary.json's report records the switch. The same run with
 /// `method = "dopri5"` named in the config still fails with the stiffness error (a
 /// named method is never replaced), and the switched run's weights agree with a run
 /// that names rodas4 to 100 (rtol |W| + atol). At tau_w / tau = 1000 the automatic
@@ -164,7 +171,7 @@ output_dt = 50.0
     let (w, report) = simulate(&spec(""), quiet).expect("the automatic run finishes");
     assert_eq!(report.method, "dopri5");
     assert_eq!(report.switches.len(), 1, "{report:?}");
-    assert_eq!(report.switches[0].to, "rodas4");
+    assert_eq!(report.switches[0].to, "bdf");
     assert!(report.jacobians.is_some_and(|j| j > 0));
     let json = serde_json::to_string(&report).unwrap();
     println!("{json}");

@@ -149,6 +149,23 @@ fn choices_list_their_valid_names() {
     );
 }
 
+/// `method = "bdf"` is accepted where the other stiff methods are; a misspelt
+/// method is a one-line error at its line listing every valid name, bdf included.
+#[test]
+fn the_bdf_method_is_a_valid_choice() {
+    let cfg = parse(&PERCEPTRON.replace("\"rk4\"", "\"bdf\"")).expect("bdf parses");
+    let text = format!("{cfg:?}");
+    assert!(text.contains("Bdf"), "{text}");
+    let e = parse(&PERCEPTRON.replace("\"rk4\"", "\"bdff\""))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("solver.method: line 11"), "{e}");
+    for name in ["dopri5", "rodas4", "ros2", "imex", "bdf"] {
+        assert!(e.contains(&format!("`{name}`")), "{name}: {e}");
+    }
+}
+
 #[test]
 fn keys_valid_before_the_typed_schema_still_parse() {
     // network.tau and network.gains were accepted (and unused) by learning runs,

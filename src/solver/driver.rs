@@ -6,6 +6,7 @@ use super::carry::CarryPoint;
 use super::explicit::Explicit;
 use super::options::{check_state, check_step};
 use super::stepped::{StepPoint, Stepping};
+use super::stiff_lib::StiffLib;
 use super::{Method, OdeSystem, SolverOptions};
 use crate::error::{Error, Result};
 
@@ -132,6 +133,7 @@ pub struct Driver<S: OdeSystem> {
     y: Vec<f64>,
     dy: Vec<f64>,
     stats: SolverStats,
+    library: Option<StiffLib>,
     explicit: Option<Explicit>,
     stepping: Option<Stepping>,
     /// The carried step of a resume point, until the method starts from it.
@@ -165,6 +167,8 @@ impl<S: OdeSystem> Driver<S> {
     }
 
     fn at(sys: S, p: ResumePoint, count: bool, opts: &SolverOptions) -> Result<Self> {
+        // The Rosenbrock methods' and diffsol's LU read faer's global parallelism.
+        crate::linalg::sequential();
         let n = sys.dim();
         let mut d = Driver {
             sys,
@@ -176,6 +180,7 @@ impl<S: OdeSystem> Driver<S> {
             y: Vec::new(),
             dy: vec![0.0; n],
             stats: p.stats,
+            library: None,
             explicit: None,
             stepping: None,
             carry: None,
@@ -225,12 +230,12 @@ impl<S: OdeSystem> Driver<S> {
             return Err(Error::SolverFailed {
                 time: p.t,
                 reason: "imex needs a fast/slow split, which this system does not have".into(),
-                hint: "choose rodas4 (stiff) or dopri5".into(),
+                hint: "choose bdf or rodas4 (stiff) or dopri5".into(),
             });
         }
         (self.t0, self.t, self.index, self.h, self.y, self.stats) =
             (p.t0, p.t, p.index, p.h, p.y, p.stats);
-        (self.explicit, self.carry) = (None, p.carry);
+        (self.explicit, self.carry, self.library) = (None, p.carry, None);
         (self.stepping, self.step) = (None, p.step);
         if let Some(m) = p.switches.last().and_then(|s| method_named(&s.to)) {
             self.opts.method = m;
@@ -334,7 +339,7 @@ impl<S: OdeSystem> Driver<S> {
     }
 
     /// When an explicit method (Dopri5, Dop853) stops with "stiffness detected",
-    /// continue from the last output with `method` (e.g. Rodas4) instead of failing,
+    /// continue from the last output with `method` (e.g. BDF) instead of failing,
     /// and record the switch ([`Driver::switches`]). The steps of the abandoned
     /// interval stay counted.
     pub fn set_stiff_fallback(&mut self, method: Method) {
@@ -428,6 +433,10 @@ impl<S: OdeSystem> Driver<S> {
                 };
                 y.copy_from_slice(s.interval(sys, t_next, opts, stats)?);
                 self.h = s.h();
+            }
+            Method::Bdf => {
+                let lib = self.library.get_or_insert_with(StiffLib::default);
+                lib.interval(sys, t, t_next, y, opts, stats)?;
             }
             Method::FixedPoint => {
                 let sweeps = (t_next - t).round() as u64;

@@ -66,7 +66,7 @@ impl Jacobian {
     }
 
     /// The forward-difference Jacobian with CVODE's increments (module docs).
-    fn differences<S: OdeSystem>(
+    pub(super) fn differences<S: OdeSystem>(
         &mut self,
         sys: &S,
         t: f64,

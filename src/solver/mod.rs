@@ -34,6 +34,8 @@
 //! outputs come from the stages (Rodas4: rodas.f's, order 3; ROS2: order 2) or a
 //! cubic Hermite interpolant with the last stage's derivative (IMEX, order 3); RK4
 //! takes fixed steps over the whole run with its continuous extension of order 3.
+//! [`Method::Bdf`] is diffsol's BDF (`stiff_lib`), carried through the output times
+//! with its own interpolant.
 
 mod carry;
 mod dop853;
@@ -47,6 +49,8 @@ mod rk4;
 mod rosenbrock;
 mod split;
 mod stepped;
+mod stiff_lib;
+mod stiff_lu;
 
 pub use carry::CarryPoint;
 pub use driver::{Driver, MethodSwitch, ResumePoint, STIFFNESS_DETECTED, SolverStats, StopReason};

@@ -25,6 +25,8 @@ pub enum Method {
     /// ARK4(3)6L[2]SA: adaptive IMEX additive Runge-Kutta, order 4(3), the fast block
     /// of a [`SplitSystem`](super::SplitSystem) implicit (L-stable), the rest explicit.
     Imex,
+    /// diffsol's BDF: variable order 1-5 (NDF form), Jacobian and LU reused over steps.
+    Bdf,
 }
 
 impl Method {
@@ -43,6 +45,7 @@ impl Method {
             Method::Rodas4 => "rodas4",
             Method::Ros2 => "ros2",
             Method::Imex => "imex",
+            Method::Bdf => "bdf",
         }
     }
 }
@@ -50,7 +53,8 @@ impl Method {
 /// Options of one integration.
 #[derive(Debug, Clone)]
 pub struct SolverOptions {
-    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, or the fixed-point sweep.
+    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, bdf, or the fixed-point
+    /// sweep.
     pub method: Method,
     /// Relative tolerance (adaptive methods).
     pub rtol: f64,

@@ -191,12 +191,12 @@ fn mode_from(l: &LearningSection) -> Mode {
 }
 
 /// `solver_reason` of a spec whose method the config names; any other reason marks
-/// an automatic choice, which may switch to Rodas4 on detected stiffness.
+/// an automatic choice, which may switch to BDF on detected stiffness.
 pub const CONFIG_CHOICE: &str = "chosen in the config";
 
 /// The largest state dimension an automatically chosen explicit method falls back to
-/// Rodas4 at, on detected stiffness: a dense Jacobian and LU of 2048 x 2048 (32 MB,
-/// ~6 GFLOP per step) is the most worth switching to; beyond it the run fails with
+/// BDF at, on detected stiffness: a dense Jacobian and LU of 2048 x 2048 (32 MB,
+/// ~6 GFLOP per factorisation) is the most worth switching to; beyond it the run fails with
 /// the stiffness error as before (784 x 32 would need 20 GB). Automatic IMEX choices
 /// (stiff coupled runs, [`stiff_choice`]) need no fallback: IMEX never stops on
 /// stiffness.

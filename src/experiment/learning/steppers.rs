@@ -219,17 +219,19 @@ impl Stepper for StochasticStepper<'_> {
     }
 }
 
-/// `s` with Rodas4 as its stiff fallback when the method was chosen automatically
+/// `s` with BDF as its stiff fallback when the method was chosen automatically
 /// (not named in the config) and the state is small enough for dense Jacobians
 /// ([`MAX_FALLBACK_DIM`](super::spec::MAX_FALLBACK_DIM)): the automatic choice does
 /// not end a run with "stiffness detected"; the switch is reported in summary.json.
+/// BDF, not Rodas4: on the stiff test set at the same accuracy it takes 1.3-13 times
+/// fewer right-hand sides and 10-100 times fewer Jacobians (docs/numerics.md §5.7).
 fn with_fallback<S: solver::OdeSystem, P: crate::executor::Probe>(
     mut s: OdeStepper<S, P>,
     spec: &LearningSpec,
 ) -> OdeStepper<S, P> {
     let dim = s.driver().y().len();
     if spec.solver_reason != super::spec::CONFIG_CHOICE && dim <= super::spec::MAX_FALLBACK_DIM {
-        s.driver_mut().set_stiff_fallback(solver::Method::Rodas4);
+        s.driver_mut().set_stiff_fallback(solver::Method::Bdf);
     }
     s
 }
