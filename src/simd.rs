@@ -140,9 +140,49 @@ multiversion! {
     }
 }
 
+multiversion! {
+    /// sum_i (a_i - b_i)^2 in the lanes and order of [`scaled_error_squares`].
+    pub(crate) fn squared_distance(a: &[f64], b: &[f64]) -> f64 {
+        let n = a.len();
+        let b = &b[..n];
+        let mut acc = [0.0f64; 8];
+        let full = n - n % 8;
+        for c in (0..full).step_by(8) {
+            for (k, s) in acc.iter_mut().enumerate() {
+                let d = a[c + k] - b[c + k];
+                *s += d * d;
+            }
+        }
+        let mut s = 0.0;
+        for v in acc {
+            s += v;
+        }
+        for i in full..n {
+            let d = a[i] - b[i];
+            s += d * d;
+        }
+        s
+    }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::{any_beyond, scaled_error_squares};
+    use super::{any_beyond, scaled_error_squares, squared_distance};
+
+    /// Against the plain sum (bound as for `scaled_error_squares`).
+    #[test]
+    fn squared_distance_is_the_plain_sum() {
+        for n in [0, 1, 7, 8, 9, 17, 512] {
+            let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin()).collect();
+            let b: Vec<f64> = (0..n).map(|i| (i as f64 * 0.11).cos()).collect();
+            let plain: f64 = a.iter().zip(&b).map(|(x, y)| (x - y) * (x - y)).sum();
+            let got = squared_distance(&a, &b);
+            assert!(
+                (got - plain).abs() <= n as f64 * f64::EPSILON * plain,
+                "n = {n}"
+            );
+        }
+    }
 
     /// Each kind of value at each position of lengths around the lane width: NaN,
     /// +-inf and values just beyond the bound are found, the bound itself is not.

@@ -4,8 +4,10 @@
 //! with Z = [W C; W] (2 n1 x n0) and M = [W W^T, W C W^T] (n1 x 2 n1),
 //!
 //! ```text
-//! F = 2 W C - W C W^T W - W W^T W C = 2 W C - M Z,
+//! F = 2 W C - W C W^T W - W W^T W C = 2 W C - M Z = -(M - [2 I, 0]) Z,
 //! ```
+//!
+//! (W C is Z's top half), one product written straight into F (scaled by 1 / tau_w),
 //!
 //! so the two n1 x n1 by n1 x n0 products of `rules::flow` become one with inner
 //! dimension 2 n1 (M's blocks are the symmetric products of `rules::flow`, lower
@@ -51,26 +53,6 @@ simd::multiversion! {
     fn stack_bottom(z: &mut [f64], w: &[f64], n1: usize) {
         for (zc, wc) in z.chunks_exact_mut(2 * n1).zip(w.chunks_exact(n1)) {
             zc[n1..].copy_from_slice(wc);
-        }
-    }
-}
-
-simd::multiversion! {
-    /// out = a times the top half of Z (2 n1 rows), column by column.
-    fn scaled_top(out: &mut [f64], a: f64, z: &[f64], n1: usize) {
-        for (oc, zc) in out.chunks_exact_mut(n1).zip(z.chunks_exact(2 * n1)) {
-            for i in 0..n1 {
-                oc[i] = a * zc[i];
-            }
-        }
-    }
-}
-
-simd::multiversion! {
-    /// out_i /= d.
-    fn divide(out: &mut [f64], d: f64) {
-        for v in out.iter_mut() {
-            *v /= d;
         }
     }
 }
@@ -132,8 +114,11 @@ impl Stacked {
                 self.m[(n1 + j) * n1..(n1 + j + 1) * n1].copy_from_slice(&gc[..n1]);
             }
         }
-        // out = 2 W C - M Z.
-        scaled_top(out, 2.0, &self.z, n1);
+        // out = -(M - [2 I, 0]) Z / tau_w = (2 W C - M Z) / tau_w: the first block of
+        // M multiplies Z's top half, W C.
+        for i in 0..n1 {
+            self.m[i * n1 + i] -= 2.0;
+        }
         let mb = Block {
             data: &self.m,
             rows: n1,
@@ -146,10 +131,7 @@ impl Stacked {
             cols: n0,
             stride: n1,
         };
-        gemm_blocks(ob, -1.0, mb, Op::N, zb, Op::N, 1.0);
-        if tau_w != 1.0 {
-            divide(out, tau_w);
-        }
+        gemm_blocks(ob, -1.0 / tau_w, mb, Op::N, zb, Op::N, 0.0);
     }
 
     /// Z = [W C; W].

@@ -172,17 +172,12 @@ impl Work {
         h.abs() * err * (1.0 / (deno * n as f64)).sqrt()
     }
 
-    /// h sqrt(|f_new - k_12|^2 / |y_new - y_stage12|^2): the stiffness estimate (with
-    /// nalgebra's dot, as ode_solvers).
+    /// h sqrt(|f_new - k_12|^2 / |y_new - y_stage12|^2): the stiffness estimate (the
+    /// sums vectorised, `simd::squared_distance`: ode_solvers' value to rounding; it
+    /// only decides the stiffness test and the dense-output step limit).
     fn stiffness(&mut self, h: f64) -> f64 {
-        let n = self.y_stage.len();
-        for i in 0..n {
-            self.t1[i] = self.f_new[i] - self.k[11][i];
-            self.t2[i] = self.y_new[i] - self.y_stage[i];
-        }
-        let d1 = nalgebra::DVectorView::from_slice(&self.t1, n);
-        let d2 = nalgebra::DVectorView::from_slice(&self.t2, n);
-        let (num, den) = (d1.dot(&d1), d2.dot(&d2));
+        let num = crate::simd::squared_distance(&self.f_new, &self.k[11]);
+        let den = crate::simd::squared_distance(&self.y_new, &self.y_stage);
         if den > 0.0 {
             h * (num / den).sqrt()
         } else {
