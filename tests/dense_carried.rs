@@ -1,4 +1,4 @@
-//! Rodas4, ROS2, IMEX and RK4 carried through the output times (docs/numerics.md
+//! Rodas4, IMEX and RK4 carried through the output times (docs/numerics.md
 //! §2.6), as tests/dense_output.rs checks Dopri5 and Dop853: against the closed
 //! forms of tests/common/models.rs at EVERY one of 500 outputs, the steps and the
 //! final bits independent of the output grid (resume points inside a step: in
@@ -10,8 +10,8 @@
 //! 100: the harness bound of tests/integrators.rs (K = 100, derived there for step
 //! ends), which the dense output must keep between step ends too. The worst ratio
 //! is printed per run. A restarted-and-cut step sequence would not show here; the
-//! Hermite interpolant with f evaluated at the step ends (ROS2, IMEX) failed it on
-//! Kaps at eps = 1e-10 by 172 and 26 times.
+//! Hermite interpolant with f evaluated at the step ends (IMEX) failed it on Kaps
+//! at eps = 1e-10 by 26 times.
 
 mod common;
 
@@ -79,7 +79,7 @@ fn worst_ratio(m: &Model, seen: &[(f64, Vec<f64>)], rtol: f64, atol: f64) -> (f6
 
 #[test]
 fn every_output_of_the_stiff_methods_matches_the_closed_form() {
-    for method in [Method::Rodas4, Method::Ros2, Method::Imex] {
+    for method in [Method::Rodas4, Method::Imex] {
         for rtol in [1e-6, 1e-8] {
             for m in closed_forms(method) {
                 let opts = options(&m, method, rtol, 500);
@@ -150,7 +150,7 @@ fn rk4_outputs_inside_steps_are_as_accurate_as_its_step_ends() {
 /// of these methods need none).
 #[test]
 fn steps_and_final_bits_do_not_depend_on_the_output_grid() {
-    for method in [Method::Rodas4, Method::Ros2, Method::Imex, Method::Rk4] {
+    for method in [Method::Rodas4, Method::Imex, Method::Rk4] {
         for m in closed_forms(method) {
             let t_end = t_end(&m);
             let (one, s1) = run(&m, &options(&m, method, 1e-8, 1));

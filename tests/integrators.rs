@@ -5,7 +5,7 @@
 //! per run, the step counts and the accuracy reached.
 //!
 //! Which runs: the explicit methods (Dopri5, Dop853, RK4) every `NonStiff` span of
-//! every model; the Rosenbrock methods (Rodas4, ROS2) and diffsol's BDF every span,
+//! every model; the Rosenbrock method Rodas4 and diffsol's BDF every span,
 //! `Stiff` ones included; IMEX every span of the models with a fast/slow split (Kaps); FixedPoint the models with a discrete form (the linear net), with t
 //! counting sweeps.
 //!
@@ -15,7 +15,7 @@
 //! (closed forms) or at every reference time against the bounds below.
 //!
 //! Error bounds, per component i, with sc_i = rtol |y_i| + atol:
-//! * adaptive methods (Dopri5, Dop853, Rodas4, ROS2, IMEX, BDF): the bound is
+//! * adaptive methods (Dopri5, Dop853, Rodas4, IMEX, BDF): the bound is
 //!   |y_i - ref_i| <= K sc_i + u |ref_i|, with u the reference's own relative
 //!   uncertainty (models.rs) and K = [`K_ADAPTIVE`](common::harness::K_ADAPTIVE) = 100. Derivation: a step is
 //!   accepted when its error estimate is <= 1 in the scaled RMS norm, so per
@@ -27,8 +27,7 @@
 //!   Stiff components are damped, so only the slow modes count: T |lambda| is the
 //!   span in the problem's own time units, <= 20 here (closed forms: <= 10 time
 //!   constants, the oscillator 20 radians; the stiff problems: their slow dynamics
-//!   over the test-set spans), and c_le / c_est is O(1) (ROS2: 1.14 from its
-//!   stability function). Hence 20 x ~1 x 3 = 60 <= K. A lost order, a wrong error
+//!   over the test-set spans), and c_le / c_est is O(1). Hence 20 x ~1 x 3 = 60 <= K. A lost order, a wrong error
 //!   norm or an extrapolated output (ode_solvers' dense output at t_end is 1e-2 off,
 //!   docs/numerics.md §2) is >= 1e3 sc at these tolerances. For the closed forms at rtol
 //!   1e-10 this is the former bound 1e-8 max(1, |y|). Where the flow rotates errors
@@ -86,17 +85,10 @@ const GAP_MARGIN: f64 = 1.5;
 /// solver error always fails, and so does a gap whose error/bound exceeds
 /// GAP_MARGIN x its measured ratio, or a gap that no longer shows.
 ///
-/// ROBER over [0, 1e11] was a gap of Rodas4 and ROS2 until the forward-difference
-/// Jacobian took increments relative to each component (src/solver/jacobian.rs;
+/// ROBER over [0, 1e11] was a gap of Rodas4 until the forward-difference Jacobian
+/// took increments relative to each component (src/solver/jacobian.rs;
 /// docs/numerics.md §5.3): with the floor 1e-3 max|y| Rodas4 took 167413 steps for
-/// 4.3 digits (error/bound 47.8), ROS2 679829 steps for 5.7 digits (2.15).
-///
-/// ROS2 on OREGO at the test set's tolerances (rtol 1e-6 and 1e-9, atol = rtol),
-/// measured at the commit that added those spans: the worst error is 6.0 x the
-/// bound 10 sc (scaled error 60, at t = 330, on the steep front of a relaxation
-/// oscillation: a timing error of the jump). ROS2's estimate is first order, so its
-/// global error is not proportional to the local estimate on the fronts; Rodas4
-/// stays below 0.3 x the bound on the same spans. Listed, not excused silently.
+/// 4.3 digits (error/bound 47.8).
 ///
 /// BDF (diffsol, at rtol / 10) on the forced closed form over [1.5, 11.5] at rtol
 /// 1e-10: 1.44 x the bound 100 sc at t = 6.5..8.5 (the forced mode over 10 time
@@ -122,22 +114,6 @@ const KNOWN_GAPS: &[KnownGap] = &[
                 ends its error is O(h^4), not bounded by the order-4 step's estimate; \
                 the outputs at t = 1, 2 fall inside steps (at rtol 1e-10: 1.7e-9 on \
                 y1 = e^-2t at t = 1, bound 1.45e-9)",
-    },
-    KnownGap {
-        method: Method::Ros2,
-        model: "OREGO",
-        t_end: 360.0,
-        rtol: 1e-6,
-        measured_ratio: 5.98,
-        cause: "ROS2's first-order error estimate on OREGO's fronts",
-    },
-    KnownGap {
-        method: Method::Ros2,
-        model: "OREGO",
-        t_end: 360.0,
-        rtol: 1e-9,
-        measured_ratio: 6.08,
-        cause: "ROS2's first-order error estimate on OREGO's fronts",
     },
     KnownGap {
         method: Method::Bdf,
@@ -272,11 +248,6 @@ fn rodas4_on_every_model() {
     check_method(Method::Rodas4);
 }
 
-#[test]
-fn ros2_on_every_model() {
-    check_method(Method::Ros2);
-}
-
 /// IMEX (ARK4(3)6L[2]SA) on the models with a fast/slow split: Kaps' problem at
 /// eps = 1 (the closed-form grids) and eps = 1e-6, 1e-10 (stiff, h >> eps).
 #[test]
@@ -300,13 +271,7 @@ fn fixed_point_on_every_model_with_a_discrete_form() {
 
 // ---------------------------------------------------------------- driver contracts
 
-const ODE_METHODS: [Method; 5] = [
-    Method::Dopri5,
-    Method::Dop853,
-    Method::Rk4,
-    Method::Rodas4,
-    Method::Ros2,
-];
+const ODE_METHODS: [Method; 4] = [Method::Dopri5, Method::Dop853, Method::Rk4, Method::Rodas4];
 
 /// The closed-form problems' bound for the adaptive methods at rtol 1e-10:
 /// K_ADAPTIVE rtol max(1, |y|) (module docs).

@@ -161,9 +161,32 @@ fn the_bdf_method_is_a_valid_choice() {
         .to_string();
     assert_eq!(e.lines().count(), 1, "{e}");
     assert!(e.contains("solver.method: line 11"), "{e}");
-    for name in ["dopri5", "rodas4", "ros2", "imex", "bdf"] {
+    for name in ["dopri5", "rodas4", "imex", "bdf"] {
         assert!(e.contains(&format!("`{name}`")), "{name}: {e}");
     }
+}
+
+/// `method = "ros2"` (removed, docs/numerics.md §5.7) is a one-line error at its
+/// line that lists the valid names, no longer ros2, and says to use bdf or rodas4.
+#[test]
+fn the_removed_ros2_method_is_refused_with_its_replacement() {
+    let e = parse(&PERCEPTRON.replace("\"rk4\"", "\"ros2\""))
+        .unwrap_err()
+        .to_string();
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("solver.method: line 11"), "{e}");
+    assert!(e.contains("unknown variant `ros2`"), "{e}");
+    let listed = e
+        .split("expected one of")
+        .nth(1)
+        .and_then(|l| l.split(';').next());
+    let listed = listed.unwrap_or_else(|| panic!("no list of methods: {e}"));
+    for name in ["dopri5", "rodas4", "imex", "bdf"] {
+        assert!(listed.contains(&format!("`{name}`")), "{name}: {e}");
+    }
+    assert!(!listed.contains("ros2"), "{e}");
+    assert!(e.contains("ros2 was removed"), "{e}");
+    assert!(e.contains("use `bdf`, or `rodas4`"), "{e}");
 }
 
 #[test]

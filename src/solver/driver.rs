@@ -68,7 +68,7 @@ impl SolverStats {
 
 /// The driver's state just after an output: continuing from it with
 /// [`Driver::resume`] reproduces the uninterrupted run bit for bit (Dopri5 and Dop853
-/// carry their last step in `carry`, Rodas4, ROS2, IMEX and RK4 in `step`).
+/// carry their last step in `carry`, Rodas4, IMEX and RK4 in `step`).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ResumePoint {
     /// Start time of the whole integration (output times are t0 + i output_dt).
@@ -88,7 +88,7 @@ pub struct ResumePoint {
     /// across outputs, which then restart the method at `t`).
     #[serde(default)]
     pub carry: Option<CarryPoint>,
-    /// The last step of a Rodas4, ROS2, IMEX or RK4 integration (None before the
+    /// The last step of a Rodas4, IMEX or RK4 integration (None before the
     /// first step, for the other methods, and in resume points written before these
     /// were carried across outputs, which then restart the method at `t`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -422,7 +422,7 @@ impl<S: OdeSystem> Driver<S> {
                 e.interval(sys, t_next, y, opts, stats)?;
                 self.h = e.h();
             }
-            Method::Rk4 | Method::Rodas4 | Method::Ros2 | Method::Imex => {
+            Method::Rk4 | Method::Rodas4 | Method::Imex => {
                 let s = match &mut self.stepping {
                     Some(s) => s,
                     None => {

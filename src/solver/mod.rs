@@ -26,12 +26,12 @@
 //! The explicit adaptive methods are allocation-free ports of ode_solvers' Dopri5 and
 //! Dop853 (the latter bit for bit, docs/numerics.md §2.4) with their own dense
 //! outputs of order 4 and 7 (Hairer, Nørsett & Wanner, Solving ODEs I, §II.6). The
-//! stiff ones are our Rosenbrock methods (Rodas4, ROS2; [`rosenbrock_fixed`] runs them
-//! with a fixed step for order checks), with the system's own Jacobian
+//! stiff ones are our Rosenbrock method Rodas4 ([`rosenbrock_fixed`] runs it with a
+//! fixed step for order checks), with the system's own Jacobian
 //! ([`OdeSystem::jacobian`]) or forward differences, and the IMEX additive
 //! Runge-Kutta method ([`Method::Imex`], ARK4(3)6L[2]SA) for a [`SplitSystem`]: the
 //! fast block (neurons) implicit, the slow one (weights) explicit. Their dense
-//! outputs come from the stages (Rodas4: rodas.f's, order 3; ROS2: order 2) or a
+//! outputs come from the stages (Rodas4: rodas.f's, order 3) or a
 //! cubic Hermite interpolant with the last stage's derivative (IMEX, order 3); RK4
 //! takes fixed steps over the whole run with its continuous extension of order 3.
 //! [`Method::Bdf`] is diffsol's BDF (`stiff_lib`), carried through the output times

@@ -20,8 +20,6 @@ pub enum Method {
     FixedPoint,
     /// Rodas4: adaptive Rosenbrock, order 4(3), L-stable, for stiff systems.
     Rodas4,
-    /// ROS2: adaptive Rosenbrock, order 2(1), L-stable (for rtol ~ 1e-4).
-    Ros2,
     /// ARK4(3)6L[2]SA: adaptive IMEX additive Runge-Kutta, order 4(3), the fast block
     /// of a [`SplitSystem`](super::SplitSystem) implicit (L-stable), the rest explicit.
     Imex,
@@ -43,18 +41,23 @@ impl Method {
             Method::Rk4 => "rk4",
             Method::FixedPoint => "fixed-point",
             Method::Rodas4 => "rodas4",
-            Method::Ros2 => "ros2",
             Method::Imex => "imex",
             Method::Bdf => "bdf",
         }
+    }
+
+    /// What to choose instead of a method that was removed, by its old config name.
+    pub fn removed(name: &str) -> Option<&'static str> {
+        (name == "ros2").then_some(
+            "ros2 was removed (docs/numerics.md §5.7): use `bdf`, or `rodas4` at loose tolerances",
+        )
     }
 }
 
 /// Options of one integration.
 #[derive(Debug, Clone)]
 pub struct SolverOptions {
-    /// The integrator: dopri5, dop853, rk4, rodas4, ros2, imex, bdf, or the fixed-point
-    /// sweep.
+    /// The integrator: dopri5, dop853, rk4, rodas4, imex, bdf, or the fixed-point sweep.
     pub method: Method,
     /// Relative tolerance (adaptive methods).
     pub rtol: f64,

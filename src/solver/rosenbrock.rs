@@ -1,7 +1,7 @@
-//! Adaptive Rosenbrock methods (linearly implicit, L-stable) for stiff systems such as
-//! the coupled neuron-weight ODE with tau_w / tau >> 1, where an explicit method's step
-//! is held to ~3 tau by stability: Rodas4 (Hairer & Wanner's RODAS, order 4(3)) and
-//! ROS2 (Verwer et al. 1999, order 2(1)). Each step evaluates the Jacobian at its
+//! An adaptive Rosenbrock method (linearly implicit, L-stable) for stiff systems such
+//! as the coupled neuron-weight ODE with tau_w / tau >> 1, where an explicit method's
+//! step is held to ~3 tau by stability: Rodas4 (Hairer & Wanner's RODAS, order 4(3)).
+//! Each step evaluates the Jacobian at its
 //! start (the system's own, or forward differences: dim right-hand sides, see
 //! [`super::jacobian`]), f_t for non-autonomous systems (one more), and one dense
 //! nalgebra LU (O(dim^3)); carried across output times by [`super::stepped`] with a
@@ -9,7 +9,7 @@
 //! the stages are solved with (I / (h gamma) - J)): Rodas4's own, order 3 (Hairer's
 //! rodas.f, CONTRO; Hairer & Wanner, Solving ODEs II, §VI.4),
 //! y(t_old + theta h) = (1 - theta) y_old + theta (y_new + (1 - theta)(r2 + theta r3)),
-//! r_k = sum_i d_ki u_i; ROS2's of order 2 (its own order), see [`ros2_weights`].
+//! r_k = sum_i d_ki u_i.
 
 mod carried;
 
@@ -34,104 +34,76 @@ struct Tableau {
     e: Vec<f64>,
     /// The error estimate is O(h^q).
     q: f64,
-    /// Rodas4's dense-output rows d_2i, d_3i (rodas.f D21..D35); None: ROS2's
-    /// [`ros2_weights`].
-    dense: Option<[[f64; 5]; 2]>,
-    /// How many accepted steps one Jacobian may serve while each was accepted at the
-    /// first attempt and h stays within 20 % of the step it was evaluated for (1: a
-    /// Jacobian at every step, as Hairer's RODAS). Measured on the stiff test set
-    /// (docs/numerics.md §5.3): Rodas4, whose order needs the exact Jacobian, took
-    /// about twice the steps with reuse up to 4 (a third of them rejected); ROS2, a
-    /// W-method (order 2 for any matrix), took the same steps to the same accuracy
-    /// with a quarter of the Jacobians.
-    jac_max_age: u32,
+    /// The dense-output rows d_2i, d_3i (rodas.f D21..D35).
+    dense: [[f64; 5]; 2],
 }
 
 impl Tableau {
-    fn of(method: Method) -> Tableau {
-        match method {
-            Method::Rodas4 => {
-                // rodas.f (METH = 1), Hairer & Wanner, Solving ODEs II, section VI.4.
-                let a5 = vec![
-                    1.221224509226641,
-                    6.019134481288629,
-                    12.53708332932087,
-                    -0.687_886_036_105_895,
-                ];
-                let mut a6 = a5.clone();
-                a6.push(1.0);
-                let mut m = a6.clone();
-                m.push(1.0);
-                Tableau {
-                    gamma: 0.25,
-                    alpha: vec![0.0, 0.386, 0.21, 0.63, 1.0, 1.0],
-                    gamma_i: vec![0.25, -0.1043, 0.1035, -0.036_200_000_000_000_23, 0.0, 0.0],
-                    a: vec![
-                        vec![],
-                        vec![1.544],
-                        vec![0.9466785280815826, 0.2557011698983284],
-                        vec![3.314825187068521, 2.896124015972201, 0.9986419139977817],
-                        a5,
-                        a6,
-                    ],
-                    c: vec![
-                        vec![],
-                        vec![-5.6688],
-                        vec![-2.430093356833875, -0.2063599157091915],
-                        vec![-0.1073529058151375, -9.594562251023355, -20.47028614809616],
-                        vec![
-                            7.496443313967647,
-                            -10.24680431464352,
-                            -33.99990352819905,
-                            11.7089089320616,
-                        ],
-                        vec![
-                            8.083246795921522,
-                            -7.981132988064893,
-                            -31.52159432874371,
-                            16.31930543123136,
-                            -6.058818238834054,
-                        ],
-                    ],
-                    m,
-                    e: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
-                    q: 4.0,
-                    dense: Some([
-                        [
-                            10.12623508344586,
-                            -7.487995877610167,
-                            -34.80091861555747,
-                            -7.992771707568823,
-                            1.025137723295662,
-                        ],
-                        [
-                            -0.6762803392801253,
-                            6.087714651680015,
-                            16.43084320892478,
-                            24.76722511418386,
-                            -6.594389125716872,
-                        ],
-                    ]),
-                    jac_max_age: 1,
-                }
-            }
-            _ => {
-                // (I - g h J) k1 = f(t, y), (I - g h J) k2 = f(t + h, y + h k1) - 2 k1,
-                // y_new = y + h (3 k1 + k2) / 2, embedded y + h k1; with u_i = g h k_i.
-                let g = 1.0 + std::f64::consts::FRAC_1_SQRT_2;
-                Tableau {
-                    gamma: g,
-                    alpha: vec![0.0, 1.0],
-                    gamma_i: vec![g, -g],
-                    a: vec![vec![], vec![1.0 / g]],
-                    c: vec![vec![], vec![-2.0 / g]],
-                    m: vec![1.5 / g, 0.5 / g],
-                    e: vec![0.5 / g, 0.5 / g],
-                    q: 2.0,
-                    dense: None,
-                    jac_max_age: 4,
-                }
-            }
+    /// Rodas4. A Jacobian at every step, as Hairer's RODAS: its order needs the exact
+    /// Jacobian, and reusing one over up to 4 steps took about twice the steps on the
+    /// stiff test set, a third of them rejected (docs/numerics.md §5.3).
+    fn rodas4() -> Tableau {
+        // rodas.f (METH = 1), Hairer & Wanner, Solving ODEs II, section VI.4.
+        let a5 = vec![
+            1.221224509226641,
+            6.019134481288629,
+            12.53708332932087,
+            -0.687_886_036_105_895,
+        ];
+        let mut a6 = a5.clone();
+        a6.push(1.0);
+        let mut m = a6.clone();
+        m.push(1.0);
+        Tableau {
+            gamma: 0.25,
+            alpha: vec![0.0, 0.386, 0.21, 0.63, 1.0, 1.0],
+            gamma_i: vec![0.25, -0.1043, 0.1035, -0.036_200_000_000_000_23, 0.0, 0.0],
+            a: vec![
+                vec![],
+                vec![1.544],
+                vec![0.9466785280815826, 0.2557011698983284],
+                vec![3.314825187068521, 2.896124015972201, 0.9986419139977817],
+                a5,
+                a6,
+            ],
+            c: vec![
+                vec![],
+                vec![-5.6688],
+                vec![-2.430093356833875, -0.2063599157091915],
+                vec![-0.1073529058151375, -9.594562251023355, -20.47028614809616],
+                vec![
+                    7.496443313967647,
+                    -10.24680431464352,
+                    -33.99990352819905,
+                    11.7089089320616,
+                ],
+                vec![
+                    8.083246795921522,
+                    -7.981132988064893,
+                    -31.52159432874371,
+                    16.31930543123136,
+                    -6.058818238834054,
+                ],
+            ],
+            m,
+            e: vec![0.0, 0.0, 0.0, 0.0, 0.0, 1.0],
+            q: 4.0,
+            dense: [
+                [
+                    10.12623508344586,
+                    -7.487995877610167,
+                    -34.80091861555747,
+                    -7.992771707568823,
+                    1.025137723295662,
+                ],
+                [
+                    -0.6762803392801253,
+                    6.087714651680015,
+                    16.43084320892478,
+                    24.76722511418386,
+                    -6.594389125716872,
+                ],
+            ],
         }
     }
 
@@ -193,19 +165,9 @@ pub(super) struct Rosenbrock {
     tab: Tableau,
     n: usize,
     jw: Jacobian,
-    /// Accepted steps since the Jacobian was evaluated (None: no Jacobian yet).
-    jac_age: Option<u32>,
-    /// The step size the Jacobian was evaluated for.
-    jac_h: f64,
-    /// Where the Jacobian was evaluated (kept for resume points of ROS2, which reuses
-    /// it over steps).
-    t_jac: f64,
-    y_jac: Vec<f64>,
-    /// The last step was accepted at its first attempt.
-    smooth: bool,
     /// f at the step start.
     f0: Vec<f64>,
-    /// The last step's start, and its dense-output rows r2, r3 (Rodas4).
+    /// The last step's start, and its dense-output rows r2, r3.
     y_old: Vec<f64>,
     r: [Vec<f64>; 2],
     u: Vec<DVector<f64>>,
@@ -217,19 +179,14 @@ pub(super) struct Rosenbrock {
 }
 
 impl Rosenbrock {
-    /// Work arrays for `method`: Rodas4, or ROS2 for [`Method::Ros2`].
-    pub(super) fn new(method: Method, n: usize) -> Self {
-        let tab = Tableau::of(method);
+    /// Work arrays of Rodas4 in dimension n.
+    pub(super) fn new(n: usize) -> Self {
+        let tab = Tableau::rodas4();
         let s = tab.stages();
         Rosenbrock {
             tab,
             n,
             jw: Jacobian::new(n),
-            jac_age: None,
-            jac_h: 0.0,
-            t_jac: 0.0,
-            y_jac: vec![0.0; n],
-            smooth: true,
             f0: vec![0.0; n],
             y_old: vec![0.0; n],
             r: [vec![0.0; n], vec![0.0; n]],
@@ -239,25 +196,6 @@ impl Rosenbrock {
             fi: vec![0.0; n],
             y_new: vec![0.0; n],
             err: vec![0.0; n],
-        }
-    }
-
-    /// Evaluates J and f_t at (t, y) (f0 = f(t, y) already).
-    fn refresh<S: OdeSystem>(
-        &mut self,
-        sys: &S,
-        t: f64,
-        y: &[f64],
-        h: f64,
-        opts: &SolverOptions,
-        stats: &mut SolverStats,
-    ) {
-        self.jw.evaluate(sys, t, y, &self.f0, h, opts, stats);
-        self.jac_age = Some(0);
-        self.jac_h = h;
-        if self.tab.jac_max_age > 1 {
-            self.t_jac = t;
-            self.y_jac.copy_from_slice(y);
         }
     }
 
@@ -351,10 +289,9 @@ impl Rosenbrock {
         (100.0 * h0).min(h1)
     }
 
-    /// One accepted step from (t, y) towards t_end, tried with h first and retried
-    /// with smaller steps after rejections (a Jacobian older than this step is then
-    /// evaluated again at (t, y)). Writes y; returns the new t, the step's size, the
-    /// next step size and the attempts it took.
+    /// One accepted step from (t, y) towards t_end with the prepared f0, J, f_t,
+    /// tried with h first and retried with smaller steps after rejections. Writes y;
+    /// returns the new t, the step's size and the next step size.
     #[allow(clippy::too_many_arguments)]
     fn accept_step<S: OdeSystem>(
         &mut self,
@@ -366,7 +303,7 @@ impl Rosenbrock {
         steps: &mut u32,
         opts: &SolverOptions,
         stats: &mut SolverStats,
-    ) -> Result<(f64, f64, f64, u32)> {
+    ) -> Result<(f64, f64, f64)> {
         let q = self.tab.q;
         let mut tries = 0;
         loop {
@@ -388,9 +325,8 @@ impl Rosenbrock {
                 self.y_old.copy_from_slice(y);
                 y.copy_from_slice(&self.y_new);
                 stats.accepted_steps += 1;
-                self.jac_age = self.jac_age.map(|a| a + 1);
                 let t_new = if landing { t_end } else { t + h_step };
-                return Ok((t_new, h_step, h_step * fac, tries));
+                return Ok((t_new, h_step, h_step * fac));
             }
             stats.rejected_steps += 1;
             let fac = if err.is_finite() {
@@ -411,25 +347,8 @@ impl Rosenbrock {
                 });
             }
             too_many(*steps, t, opts)?;
-            if self.jac_age != Some(0) {
-                self.refresh(sys, t, y, h, opts, stats);
-            }
         }
     }
-}
-
-/// ROS2's continuous extension y(t_old + theta h) = y_old + (b1 u1 + b2 u2) / gamma
-/// with b2 = theta (theta / 2 - gamma) / (1 - 2 gamma), b1 = theta + b2 (b(1) =
-/// (3/2, 1/2), the step's weights). Derived here from the order conditions: with
-/// k_i = u_i / (gamma h) and J exact, k1 = f + gamma h J f + O(h^2) and
-/// k2 = (1 - 3 gamma) h J f - f + O(h^2), so an O(h^3) local error asks
-/// b1 - b2 = theta and gamma b1 + (1 - 3 gamma) b2 = theta^2 / 2. A Jacobian a few
-/// steps old (J + O(h)) keeps the order; the stages' filtering keeps fast modes
-/// bounded (a cubic Hermite interpolant with f(y_new) did not: on Kaps with
-/// eps = 1e-10 its outputs were 172 times the harness bound).
-pub(super) fn ros2_weights(theta: f64, gamma: f64) -> [f64; 2] {
-    let b2 = theta * (0.5 * theta - gamma) / (1.0 - 2.0 * gamma);
-    [theta + b2, b2]
 }
 
 /// Fails once an output interval took `opts.max_steps` attempts.
@@ -444,11 +363,10 @@ fn too_many(steps: u32, t: f64, opts: &SolverOptions) -> Result<()> {
     Ok(())
 }
 
-/// `steps` equal steps of a Rosenbrock method from (t0, y0) to t_end without error
-/// control (for convergence-order checks). Returns y(t_end).
+/// `steps` equal steps of Rodas4 from (t0, y0) to t_end without error control (for
+/// convergence-order checks). Returns y(t_end).
 pub fn rosenbrock_fixed<S: OdeSystem>(
     sys: &S,
-    method: Method,
     t0: f64,
     y0: &[f64],
     t_end: f64,
@@ -456,7 +374,7 @@ pub fn rosenbrock_fixed<S: OdeSystem>(
 ) -> Vec<f64> {
     let n = sys.dim();
     assert_eq!(y0.len(), n, "initial state has the wrong dimension");
-    let mut rb = Rosenbrock::new(method, n);
+    let mut rb = Rosenbrock::new(n);
     let mut stats = SolverStats::start(t0);
     let opts = SolverOptions::new(Method::Dopri5, t_end);
     let h = (t_end - t0) / steps as f64;
@@ -464,7 +382,7 @@ pub fn rosenbrock_fixed<S: OdeSystem>(
     for k in 0..steps {
         let t = t0 + k as f64 * h;
         sys.rhs(t, &y, &mut rb.f0);
-        rb.refresh(sys, t, &y, h, &opts, &mut stats);
+        rb.jw.evaluate(sys, t, &y, &rb.f0, h, &opts, &mut stats);
         rb.attempt(sys, t, &y, h, &opts, &mut stats);
         y.copy_from_slice(&rb.y_new);
     }

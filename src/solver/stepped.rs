@@ -1,4 +1,4 @@
-//! The methods that take their own steps (Rodas4, ROS2, IMEX, RK4) carried across
+//! The methods that take their own steps (Rodas4, IMEX, RK4) carried across
 //! output times as the explicit pairs of [`super::carry`]: the state at the last step
 //! end lives from the start to t_end, a step is never cut for an output (only the
 //! last one, to end at t_end), the step size and controller memory run on, and an
@@ -66,7 +66,7 @@ pub(super) trait Memory {
     fn save(&self) -> (Vec<Vec<f64>>, Vec<f64>);
 }
 
-/// The last step of a carried Rodas4, ROS2, IMEX or RK4 integration, saved in a
+/// The last step of a carried Rodas4, IMEX or RK4 integration, saved in a
 /// resume point: continuing from it gives the bits of the uninterrupted run.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StepPoint {
@@ -197,7 +197,7 @@ impl<M> Stepped<M> {
     }
 }
 
-/// A Rodas4, ROS2, IMEX or RK4 integration carried from output to output.
+/// A Rodas4, IMEX or RK4 integration carried from output to output.
 pub(super) enum Stepping {
     Rk4(Stepped<Rk4Work>),
     Rosenbrock(Box<Stepped<Rosenbrock>>),
@@ -234,8 +234,8 @@ impl Stepping {
                     None => Stepped::new(m, t, y, h),
                 })
             }
-            Method::Rodas4 | Method::Ros2 => {
-                let m = Rosenbrock::new(opts.method, n);
+            Method::Rodas4 => {
+                let m = Rosenbrock::new(n);
                 Stepping::Rosenbrock(Box::new(match point {
                     Some(p) => Stepped::resume(m, sys, p, n, opts)?,
                     None => Stepped::new(m, t, y, h),

@@ -35,7 +35,7 @@
 //!   (gradient placement) and with A = I 2 W Sigma - W Sigma W^T W - W W^T W Sigma.
 //!
 //! For tau_w / tau >> 1 the coupled forms are stiff: Dopri5's steps are held to ~3 tau
-//! by stability; the Rosenbrock methods of the solver driver ([`Method::Rodas4`](crate::solver::Method::Rodas4))
+//! by stability; the solver driver's Rosenbrock method ([`Method::Rodas4`](crate::solver::Method::Rodas4))
 //! take steps set by accuracy instead, and so does the IMEX method
 //! ([`Method::Imex`](crate::solver::Method::Imex)) with the split of
 //! [`crate::dynamics::split`]: the neuron block implicit (Jacobian -I / tau), the

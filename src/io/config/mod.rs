@@ -315,6 +315,13 @@ fn toml_error(
         let tail = rest.trim_start_matches(|c: char| c.is_alphanumeric());
         message = format!("{head}expected a name in quotes{tail}");
     }
+    let removed = message
+        .strip_prefix("unknown variant `")
+        .and_then(|m| m.split('`').next())
+        .and_then(crate::solver::Method::removed);
+    if let Some(instead) = removed {
+        message = format!("{message}; {instead}");
+    }
     let missing = message
         .strip_prefix("missing field `")
         .and_then(|m| m.split('`').next());
