@@ -180,7 +180,7 @@ pub fn ratios(rows: &[Row]) -> Vec<(String, f64, Option<f64>)> {
             format!("{p}: lmser solve / SciPy solve"),
             solve("(default)"),
             scipy,
-            None,
+            Some(0.05),
         );
         push(
             format!("{p}: lmser run, 500 outputs / 1"),
@@ -357,7 +357,8 @@ fn plot(dir: &Path, rows: &[Row], ratios: &[(String, f64, Option<f64>)]) -> Res<
         .collect::<Vec<_>>();
     let mut panels = panels;
     panels.push(Figure {
-        title: "the targets' ratios (median times; dashed: targets 1/10 and 1.5, parity 1)".into(),
+        title: "the targets' ratios (median times; dashed: targets 1/20, 1/10 and 1.5, parity 1)"
+            .into(),
         x_label: "case (legend)".into(),
         y_label: "ratio".into(),
         log_y: true,
@@ -369,6 +370,7 @@ fn plot(dir: &Path, rows: &[Row], ratios: &[(String, f64, Option<f64>)]) -> Res<
             })
             .collect(),
         levels: vec![
+            Level::new(0.05, "1/20"),
             Level::new(0.1, "1/10"),
             Level::new(1.0, "1"),
             Level::new(1.5, "1.5"),
