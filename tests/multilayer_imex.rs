@@ -5,6 +5,10 @@
 //! Dopri5 in the stiff regime. Measured numbers are printed
 //! (`cargo test --release --test multilayer_imex -- --nocapture`).
 
+mod common;
+
+use common::files::{samples, write};
+
 use lmser::dynamics::multilayer::{CoupledNet, MultiRule, Stack};
 use lmser::experiment::{RunOptions, run_file};
 use lmser::model::activation::Activation;
@@ -12,7 +16,7 @@ use lmser::solver::{
     Method, OdeSystem, SolverOptions, SplitSystem, imex_fixed, integrate, jacobian_mismatch,
 };
 use nalgebra::DMatrix;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Deterministic pseudo-random entries in [-scale, scale] (a fixed LCG: the tests
 /// need varied values, not a particular distribution).
@@ -186,12 +190,6 @@ fn imex_has_its_order_on_the_multilayer_split() {
     assert!(errs[0] < 1e-4, "error {} at h = tau", errs[0]);
 }
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
-
 /// Runs a config; returns its summary's `solver` section and the final weights.
 fn run(cfg: &Path, out: &Path, depth: usize) -> (serde_json::Value, Vec<DMatrix<f64>>) {
     let opts = RunOptions {
@@ -205,19 +203,6 @@ fn run(cfg: &Path, out: &Path, depth: usize) -> (serde_json::Value, Vec<DMatrix<
         .map(|k| lmser::io::files::read_matrix(&out.join(format!("W{k}.csv"))).unwrap())
         .collect();
     (report.summary.results["solver"].clone(), w)
-}
-
-/// 30 samples in [0,1]^6 written to x.csv.
-fn samples(dir: &Path) {
-    let rows: Vec<String> = (0..30)
-        .map(|i| {
-            (0..6)
-                .map(|j| format!("{}", ((i * 7 + j * 3) % 11) as f64 / 10.0))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
-    write(dir, "x.csv", &(rows.join("\n") + "\n"));
 }
 
 fn max_diff(a: &[DMatrix<f64>], b: &[DMatrix<f64>]) -> f64 {

@@ -2,14 +2,12 @@
 //! mode), the outputs scripts rely on, a gradient flow that never climbs, and bad
 //! input that names its field.
 
-use lmser::experiment::{RunOptions, run_file};
-use std::path::{Path, PathBuf};
+mod common;
 
-fn write(dir: &Path, name: &str, text: &str) -> PathBuf {
-    let p = dir.join(name);
-    std::fs::write(&p, text).unwrap();
-    p
-}
+use common::files::{samples, write};
+
+use lmser::experiment::{RunOptions, run_file};
+use std::path::Path;
 
 fn run(config: &Path, out: &Path) -> lmser::Result<lmser::experiment::RunReport> {
     run_file(
@@ -29,19 +27,6 @@ fn column(csv: &Path, name: &str) -> Vec<f64> {
     r.records()
         .map(|rec| rec.unwrap()[i].parse().unwrap())
         .collect()
-}
-
-/// 30 samples in [0,1]^6 written to x.csv.
-fn samples(dir: &Path) {
-    let rows: Vec<String> = (0..30)
-        .map(|i| {
-            (0..6)
-                .map(|j| format!("{}", ((i * 7 + j * 3) % 11) as f64 / 10.0))
-                .collect::<Vec<_>>()
-                .join(",")
-        })
-        .collect();
-    write(dir, "x.csv", &(rows.join("\n") + "\n"));
 }
 
 /// Under rule = "lmser-exact" the averaged mode is the gradient flow of J, so J never

@@ -1,12 +1,14 @@
 //! Helpers shared by the integration tests: signals and waiting for a spawned run
 //! (signals.rs, resume.rs), the integrators' test models (models.rs) and harness
 //! (harness.rs), random nets with their stacked form for the Theorem 1 tests
-//! (nets.rs), the one-layer net of the coupled-learning tests (coupled.rs), and the
+//! (nets.rs), the one-layer net of the coupled-learning tests (coupled.rs), config and
+//! sample files of end-to-end runs (files.rs), and the
 //! placements' formulas written out by hand (placements.rs). Each test binary uses a
 //! part of them, hence `allow(dead_code)`.
 #![allow(dead_code)]
 
 pub mod coupled;
+pub mod files;
 pub mod harness;
 pub mod models;
 pub mod nets;
