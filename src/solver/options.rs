@@ -224,7 +224,7 @@ pub(super) fn out_of_bounds(y: &[f64], bound: f64) -> bool {
 }
 
 /// Fails when the state is non-finite or beyond the bound.
-pub(super) fn check_state<S: OdeSystem>(
+pub(super) fn check_state<S: OdeSystem + ?Sized>(
     sys: &S,
     t: f64,
     y: &[f64],
@@ -239,8 +239,20 @@ pub(super) fn check_state<S: OdeSystem>(
     )
 }
 
+/// Fails once an output interval took `opts.max_steps` steps (attempts).
+pub(super) fn too_many(steps: u32, t: f64, opts: &SolverOptions) -> Result<()> {
+    if steps >= opts.max_steps {
+        return Err(Error::SolverFailed {
+            time: t,
+            reason: format!("more than {} steps in one output interval", opts.max_steps),
+            hint: "raise solver.max_steps or loosen solver.rtol".into(),
+        });
+    }
+    Ok(())
+}
+
 /// [`check_state`] plus the interrupt flag, after every step.
-pub(super) fn check_step<S: OdeSystem>(
+pub(super) fn check_step<S: OdeSystem + ?Sized>(
     sys: &S,
     t: f64,
     y: &[f64],

@@ -14,6 +14,7 @@
 mod carried;
 
 use super::jacobian::Jacobian;
+use super::options::too_many;
 use super::{Method, OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 use faer::linalg::solvers::Solve;
@@ -349,18 +350,6 @@ impl Rosenbrock {
             too_many(*steps, t, opts)?;
         }
     }
-}
-
-/// Fails once an output interval took `opts.max_steps` attempts.
-fn too_many(steps: u32, t: f64, opts: &SolverOptions) -> Result<()> {
-    if steps >= opts.max_steps {
-        return Err(Error::SolverFailed {
-            time: t,
-            reason: format!("more than {} steps in one output interval", opts.max_steps),
-            hint: "raise solver.max_steps or loosen solver.rtol".into(),
-        });
-    }
-    Ok(())
 }
 
 /// `steps` equal steps of Rodas4 from (t0, y0) to t_end without error control (for

@@ -21,7 +21,7 @@
 //! the other methods.
 
 use super::jacobian::Jacobian;
-use super::options::check_step;
+use super::options::{check_step, too_many};
 use super::{OdeSystem, SolverOptions, SolverStats};
 use crate::error::{Error, Result};
 use diffsol::{
@@ -203,13 +203,7 @@ impl<S: OdeSystem> Run<'_, '_, S> {
         }
         let mut taken = 0u32;
         while s.state().t < self.t_next {
-            if taken >= opts.max_steps {
-                return Err(Error::SolverFailed {
-                    time: s.state().t,
-                    reason: format!("more than {} steps in one output interval", opts.max_steps),
-                    hint: "raise solver.max_steps or loosen solver.rtol".into(),
-                });
-            }
+            too_many(taken, s.state().t, opts)?;
             self.cache.borrow_mut().h = s.state().h;
             let t = s.state().t;
             // A panic inside diffsol (an internal assertion) ends the run as a

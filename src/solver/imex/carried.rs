@@ -12,11 +12,12 @@
 //! (f(y0) for the first step).
 
 use super::super::carry::hermite;
+use super::super::options::{check_step, too_many};
 use super::super::stepped::{Ctx, Memory, StepPoint, Stepper, Taken, restore};
 use super::tableau::ERR_ORDER;
 use super::{Attempt, Imex};
 use crate::error::{Error, Result};
-use crate::solver::{SolverOptions, SolverStats, SplitSystem, check_bound, poll};
+use crate::solver::{SolverOptions, SolverStats, SplitSystem};
 
 impl<Y: SplitSystem + ?Sized> Stepper<Y> for Imex {
     fn step(&mut self, sys: &Y, t: f64, y: &mut [f64], h: f64, cx: &mut Ctx) -> Result<Taken> {
@@ -29,13 +30,7 @@ impl<Y: SplitSystem + ?Sized> Stepper<Y> for Imex {
         };
         let mut rejected = false;
         loop {
-            if cx.attempts >= opts.max_steps {
-                return Err(Error::SolverFailed {
-                    time: t,
-                    reason: format!("more than {} steps in one output interval", opts.max_steps),
-                    hint: "raise solver.max_steps or loosen solver.rtol".into(),
-                });
-            }
+            too_many(cx.attempts, t, opts)?;
             cx.attempts += 1;
             let remaining = t_end - t;
             let landing = h >= remaining - 1e-12 * remaining.abs();
@@ -60,11 +55,7 @@ impl<Y: SplitSystem + ?Sized> Stepper<Y> for Imex {
                 let t_new = if landing { t_end } else { t + h_step };
                 self.end_derivatives(sys, t_new, y, stats);
                 stats.accepted_steps += 1;
-                let name = |i| sys.state_name(i);
-                check_bound(t_new, y, opts.divergence_bound, name, || {
-                    sys.divergence_hint()
-                })?;
-                poll(&opts.interrupt, t_new)?;
+                check_step(sys, t_new, y, opts)?;
                 return Ok(Taken {
                     t: t_new,
                     h: h_step,

@@ -2,8 +2,9 @@
 //! the dense output of the last one from its stages (rodas.f's).
 
 use super::super::options::check_step;
+use super::super::options::too_many;
 use super::super::stepped::{Ctx, Memory, StepPoint, Stepper, Taken, restore};
-use super::{Rosenbrock, too_many};
+use super::Rosenbrock;
 use crate::error::Result;
 use crate::solver::{OdeSystem, SolverOptions, SolverStats};
 
